@@ -1,1 +1,5 @@
-//! placeholder, filled in by its own issue.
+//! OCI Vault provider for hyok.
+//!
+//! [`signer`] signs OCI API requests as the official OCI SDKs do.
+
+pub mod signer;
