@@ -1,22 +1,24 @@
 //! The engine: one handle for the hot path and the key lifecycle.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
+
+use crate::aead::TAG_LEN;
+use crate::dek::Dek;
 use crate::error::{LifecycleError, RecordError, StoreError};
-use crate::provider::{ProviderConfig, ProviderErrorKind, ProviderInfo, ProviderRegistry};
-
-/// Record algorithm for new records. Decryption accepts both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Algorithm {
-    /// AES-256-GCM (algorithm id 1), the default.
-    #[default]
-    Aes256Gcm,
-    /// XChaCha20-Poly1305 (algorithm id 2).
-    XChaCha20Poly1305,
-}
+use crate::keyring::{KeyState, KeyVersion, Keyring};
+use crate::keys::{Bounds, KeySet, LiveKey};
+use crate::local::{LocalMasterKey, LocalProvider};
+use crate::provider::{
+    Provider, ProviderConfig, ProviderError, ProviderErrorKind, ProviderInfo, ProviderRegistry,
+};
+use crate::record::{Algorithm, HEADER_LEN, Header, OVERHEAD};
+use crate::store::{FileStore, State, StateStore, StoreGuard};
 
 /// What the engine does when an instance subkey reaches its message limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -147,10 +149,39 @@ pub struct ProviderSummary {
 pub type OpenError = StoreError;
 
 /// The engine handle. Cheap to clone; every clone shares the same keys.
-#[derive(Debug, Clone)]
-pub struct Engine {}
+///
+/// Records are encrypted and decrypted synchronously from keys held in
+/// memory ([`encrypt`](Engine::encrypt), [`decrypt`](Engine::decrypt) and
+/// their in-place and batch forms); the key lifecycle is async and is the
+/// only place the provider is called.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
 
-#[allow(unused_variables, clippy::unused_async)]
+struct Inner {
+    options: EngineOptions,
+    bounds: Bounds,
+    store: Arc<dyn StateStore>,
+    local: Arc<LocalProvider>,
+    /// The committed state this instance last saw, and its provider.
+    current: ArcSwap<Current>,
+    /// What the hot path reads.
+    keys: ArcSwap<KeySet>,
+    /// Unwrapped keys by (version, wrapped bytes); one provider call per
+    /// concurrent miss, entries expire with the age bound.
+    cache: moka::future::Cache<(u32, Vec<u8>), Arc<LiveKey>>,
+    /// One lifecycle operation or refresh at a time in this process; the
+    /// store's lock orders processes.
+    lifecycle: tokio::sync::Mutex<()>,
+    last_error: Mutex<Option<(ProviderErrorKind, String)>>,
+}
+
+struct Current {
+    state: State,
+    provider: Arc<dyn Provider>,
+}
+
 impl Engine {
     /// Opens (or on first use creates) the state in the options' data
     /// directory and unwraps the keyring's keys.
@@ -158,53 +189,675 @@ impl Engine {
     /// A provider that cannot unwrap does not stop the engine from opening:
     /// HYOK fails closed, so [`status`](Engine::status) answers and records
     /// fail with [`RecordError::KeyUnavailable`] until the provider answers.
+    /// A configuration that no registered factory can build is an error.
     pub async fn open(options: EngineOptions) -> Result<Engine, OpenError> {
-        todo!()
+        let dir = options.data_dir.clone();
+        let master = tokio::task::spawn_blocking(move || LocalMasterKey::load_or_create(&dir))
+            .await
+            .expect("the key loader does not panic")?;
+        let master = Arc::new(master);
+        let store: Arc<dyn StateStore> =
+            Arc::new(FileStore::new(options.data_dir.clone(), master.clone()));
+        Self::open_with_store(options, master, store).await
+    }
+
+    /// Opens the engine on another [`StateStore`] (a shared database, say),
+    /// with `master` as the local master key.
+    pub async fn open_with_store(
+        options: EngineOptions,
+        master: Arc<LocalMasterKey>,
+        store: Arc<dyn StateStore>,
+    ) -> Result<Engine, OpenError> {
+        let local = Arc::new(LocalProvider::new(master));
+        let state = match blocking_load(&store).await? {
+            Some(state) => state,
+            None => initialise(&store, &local).await?,
+        };
+        let provider =
+            provider_for(&options.registry, &local, &state).map_err(|err| StoreError::Corrupt {
+                path: options.data_dir.clone(),
+                reason: format!("the stored provider configuration is not usable: {err}"),
+            })?;
+        let bounds = Bounds {
+            max_uses: options.key_max_uses,
+            subkey_limit: options.subkey_limit,
+            policy: options.limit_policy,
+        };
+        let cache = moka::future::Cache::builder()
+            .max_capacity(4096)
+            .time_to_live(options.key_max_age)
+            .build();
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                options,
+                bounds,
+                store,
+                local,
+                current: ArcSwap::from_pointee(Current { state, provider }),
+                keys: ArcSwap::from_pointee(KeySet::default()),
+                cache,
+                lifecycle: tokio::sync::Mutex::new(()),
+                last_error: Mutex::new(None),
+            }),
+        };
+        if let Err(err) = engine.load_keys().await {
+            tracing::warn!(error = %err, "keys not available at open; HYOK fails closed");
+        }
+        Ok(engine)
     }
 
     /// Encrypts `plaintext` under the primary DEK, bound to `aad`.
     pub fn encrypt(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, RecordError> {
-        todo!()
+        let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD);
+        self.encrypt_into(plaintext, aad, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the record of `plaintext` to `out`: no allocation when `out`
+    /// has room for `plaintext.len() + OVERHEAD` more bytes.
+    pub fn encrypt_into(
+        &self,
+        plaintext: &[u8],
+        aad: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), RecordError> {
+        let keys = self.inner.keys.load();
+        let key = keys.primary()?;
+        key.take_use(Instant::now())?;
+        seal_into(key, plaintext, aad, out)
+    }
+
+    /// Encrypts the plaintext in `buf` in place: `buf` becomes the record.
+    pub fn encrypt_in_place(&self, buf: &mut Vec<u8>, aad: &[u8]) -> Result<(), RecordError> {
+        let len = buf.len();
+        buf.reserve(OVERHEAD);
+        buf.resize(len + HEADER_LEN, 0);
+        buf.copy_within(..len, HEADER_LEN);
+        let keys = self.inner.keys.load();
+        let sealed = keys.primary().and_then(|key| {
+            key.take_use(Instant::now())?;
+            seal_in_place(key, buf, aad)
+        });
+        match sealed {
+            Ok(tag) => {
+                buf.extend_from_slice(&tag);
+                Ok(())
+            }
+            Err(err) => {
+                buf.copy_within(HEADER_LEN.., 0);
+                buf.truncate(len);
+                Err(err)
+            }
+        }
+    }
+
+    /// Encrypts many records under one key lookup.
+    pub fn encrypt_batch(&self, items: &[(&[u8], &[u8])]) -> Result<Vec<Vec<u8>>, RecordError> {
+        let keys = self.inner.keys.load();
+        let key = keys.primary()?;
+        let now = Instant::now();
+        items
+            .iter()
+            .map(|(plaintext, aad)| {
+                key.take_use(now)?;
+                let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD);
+                seal_into(key, plaintext, aad, &mut out)?;
+                Ok(out)
+            })
+            .collect()
     }
 
     /// Decrypts a record made by [`encrypt`](Engine::encrypt) with the same `aad`.
     pub fn decrypt(&self, record: &[u8], aad: &[u8]) -> Result<Vec<u8>, RecordError> {
-        todo!()
+        let mut buf = record.to_vec();
+        let len = self.decrypt_in_place(&mut buf, aad)?.len();
+        buf.copy_within(HEADER_LEN..HEADER_LEN + len, 0);
+        buf.truncate(len);
+        Ok(buf)
+    }
+
+    /// Decrypts `record` in the caller's buffer and returns the plaintext,
+    /// a sub-slice of it. No allocation. On error the buffer's contents are
+    /// unspecified (never partial plaintext: it is wiped).
+    pub fn decrypt_in_place<'a>(
+        &self,
+        record: &'a mut [u8],
+        aad: &[u8],
+    ) -> Result<&'a mut [u8], RecordError> {
+        let header = Header::parse(record)?;
+        let keys = self.inner.keys.load();
+        let key = self.key_for(&keys, header.version)?;
+        key.take_use(Instant::now())?;
+        open_in_place(key, &header, record, aad)
+    }
+
+    /// Decrypts many records under one key-set lookup.
+    pub fn decrypt_batch(&self, items: &[(&[u8], &[u8])]) -> Result<Vec<Vec<u8>>, RecordError> {
+        let keys = self.inner.keys.load();
+        let now = Instant::now();
+        items
+            .iter()
+            .map(|(record, aad)| {
+                let header = Header::parse(record)?;
+                let key = self.key_for(&keys, header.version)?;
+                key.take_use(now)?;
+                let mut buf = record.to_vec();
+                let len = open_in_place(key, &header, &mut buf, aad)?.len();
+                buf.copy_within(HEADER_LEN..HEADER_LEN + len, 0);
+                buf.truncate(len);
+                Ok(buf)
+            })
+            .collect()
     }
 
     /// The key state now.
     pub fn status(&self) -> Status {
-        todo!()
+        let current = self.inner.current.load();
+        let keys = self.inner.keys.load();
+        let keyring = &current.state.keyring;
+        let primary = keyring.primary().map_or(0, |v| v.version);
+        let keys_available = keys
+            .get(primary)
+            .is_some_and(|key| Instant::now() < key.expires_at);
+        Status {
+            hyok_enabled: current.state.provider.is_some(),
+            provider: current.provider.describe(),
+            primary_version: primary,
+            versions: keyring.versions.iter().map(version_info).collect(),
+            keys_available,
+            last_error: if keys_available {
+                None
+            } else {
+                self.last_error()
+            },
+        }
     }
 
     /// The configured customer provider, without secrets; `None` when HYOK is off.
     pub fn provider_summary(&self) -> Option<ProviderSummary> {
-        todo!()
+        let current = self.inner.current.load();
+        current
+            .state
+            .provider
+            .as_ref()
+            .map(|config| ProviderSummary {
+                provider: config.provider().to_string(),
+                settings: config.settings().clone(),
+                secret_names: config.secrets().keys().cloned().collect(),
+            })
     }
 
     /// Turns HYOK on: validates `config` against its KMS, rewraps every DEK
     /// version under the customer master key and commits, all or nothing.
+    ///
+    /// Refused with [`LifecycleError::AlreadyConfigured`] when a customer
+    /// provider is configured.
     pub async fn create_provider(&self, config: ProviderConfig) -> Result<(), LifecycleError> {
-        todo!()
+        self.change_provider(config, false).await
     }
 
     /// Moves the keyring to another customer configuration (new master key,
     /// new credentials, or another provider): validates, unwraps every
     /// version with the old, wraps with the new, commits all or nothing.
+    ///
+    /// Refused with [`LifecycleError::NotConfigured`] when HYOK is off.
     pub async fn update_provider(&self, config: ProviderConfig) -> Result<(), LifecycleError> {
-        todo!()
+        self.change_provider(config, true).await
     }
 
     /// Makes a new DEK through the provider and makes it primary; older
     /// versions stay for decryption. Returns the new version.
+    ///
+    /// Refused with [`LifecycleError::HyokNotEnabled`] when HYOK is off.
     pub async fn rotate(&self) -> Result<u32, LifecycleError> {
-        todo!()
+        let _one = self.inner.lifecycle.lock().await;
+        let mut guard = self.lock_store().await?;
+        let (mut state, provider) = self.under_lock(guard.as_ref())?;
+        if state.provider.is_none() {
+            return Err(LifecycleError::HyokNotEnabled);
+        }
+
+        let version = state.keyring.next_version();
+        let context = state.keyring.context(version);
+        let (dek, wrapped) = provider.generate(&context).await?;
+        let check = provider.unwrap(&wrapped, &context).await?;
+        if check.expose_secret() != dek.expose_secret() {
+            return Err(unexpected("the new data key does not unwrap to itself").into());
+        }
+        let info = provider.describe();
+        state.keyring.push_primary(KeyVersion {
+            version,
+            created_at: unix_now(),
+            provider: info.name,
+            master_key_id: info.master_key_id,
+            state: KeyState::Primary,
+            wrapped,
+        });
+        state.generation += 1;
+        commit(&mut guard, &state).await?;
+        drop(guard);
+
+        tracing::debug!(version, "rotated; new primary data key version");
+        let mut fresh = vec![(version, dek)];
+        self.publish(state, provider, &mut fresh).await;
+        Ok(version)
     }
 
-    /// Reloads the state from the store and unwraps keys that are missing or
-    /// near their bound. Returns the provider error if the primary key could
-    /// not be unwrapped.
-    pub async fn refresh(&self) -> Result<(), LifecycleError> {
-        todo!()
+    /// Removes a decrypt-only version from the keyring. Records under it no
+    /// longer decrypt. Refused for the primary version.
+    pub async fn retire(&self, version: u32) -> Result<(), LifecycleError> {
+        let _one = self.inner.lifecycle.lock().await;
+        let mut guard = self.lock_store().await?;
+        let (mut state, provider) = self.under_lock(guard.as_ref())?;
+        state.keyring.retire(version)?;
+        state.generation += 1;
+        commit(&mut guard, &state).await?;
+        drop(guard);
+        self.publish(state, provider, &mut Vec::new()).await;
+        Ok(())
     }
+
+    /// Reloads the state from the store (another process may have changed
+    /// it) and unwraps keys that are missing or near their bounds.
+    ///
+    /// Returns the provider's error if some version could not be unwrapped;
+    /// keys that did unwrap are in use all the same.
+    pub async fn refresh(&self) -> Result<(), LifecycleError> {
+        let _one = self.inner.lifecycle.lock().await;
+        let state = blocking_load(&self.inner.store).await?.ok_or_else(|| {
+            LifecycleError::Store(StoreError::corrupt(
+                &self.inner.options.data_dir,
+                "state file vanished",
+            ))
+        })?;
+        let seen = self.inner.current.load().state.generation;
+        if state.generation != seen {
+            let provider = provider_for(&self.inner.options.registry, &self.inner.local, &state)?;
+            self.inner
+                .current
+                .store(Arc::new(Current { state, provider }));
+        }
+        self.load_keys().await
+    }
+
+    /// Spawns a task on the current Tokio runtime that refreshes the keys
+    /// before they reach their bounds (every quarter of the age bound, at
+    /// most every 30 s), so the hot path never meets an expired key while
+    /// the provider answers.
+    pub fn spawn_refresher(&self) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        let period = (self.inner.options.key_max_age / 4)
+            .clamp(Duration::from_millis(50), Duration::from_secs(30));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(period).await;
+                if let Err(err) = engine.refresh().await {
+                    tracing::warn!(error = %err, "key refresh failed");
+                }
+            }
+        })
+    }
+
+    fn key_for<'k>(&self, keys: &'k KeySet, version: u32) -> Result<&'k Arc<LiveKey>, RecordError> {
+        if let Some(key) = keys.get(version) {
+            return Ok(key);
+        }
+        let current = self.inner.current.load();
+        if current.state.keyring.get(version).is_some() {
+            Err(RecordError::KeyUnavailable(version))
+        } else {
+            Err(RecordError::UnknownKeyVersion(version))
+        }
+    }
+
+    fn last_error(&self) -> Option<(ProviderErrorKind, String)> {
+        self.inner
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_last_error(&self, error: Option<&ProviderError>) {
+        let value = error.map(|e| (e.kind(), e.message().to_string()));
+        *self
+            .inner
+            .last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = value;
+    }
+
+    async fn lock_store(&self) -> Result<Box<dyn StoreGuard>, LifecycleError> {
+        let store = self.inner.store.clone();
+        let guard = tokio::task::spawn_blocking(move || store.lock())
+            .await
+            .expect("the store lock does not panic")?;
+        Ok(guard)
+    }
+
+    /// The state under the writers' lock and its provider.
+    fn under_lock(
+        &self,
+        guard: &dyn StoreGuard,
+    ) -> Result<(State, Arc<dyn Provider>), LifecycleError> {
+        let state = guard.load()?.ok_or_else(|| {
+            StoreError::corrupt(&self.inner.options.data_dir, "state file vanished")
+        })?;
+        let provider = provider_for(&self.inner.options.registry, &self.inner.local, &state)?;
+        Ok((state, provider))
+    }
+
+    async fn change_provider(
+        &self,
+        config: ProviderConfig,
+        update: bool,
+    ) -> Result<(), LifecycleError> {
+        let _one = self.inner.lifecycle.lock().await;
+        let configured = self.inner.current.load().state.provider.is_some();
+        check_configured(configured, update)?;
+        let new_provider = self.inner.options.registry.build(&config)?;
+        new_provider.validate().await?;
+
+        let mut guard = self.lock_store().await?;
+        let (mut state, old_provider) = self.under_lock(guard.as_ref())?;
+        check_configured(state.provider.is_some(), update)?;
+
+        let mut deks = Vec::with_capacity(state.keyring.versions.len());
+        let keyring = rewrap(
+            &state.keyring,
+            old_provider.as_ref(),
+            new_provider.as_ref(),
+            &mut deks,
+        )
+        .await?;
+        state.keyring = keyring;
+        state.provider = Some(config);
+        state.generation += 1;
+        commit(&mut guard, &state).await?;
+        drop(guard);
+
+        let info = new_provider.describe();
+        tracing::debug!(provider = %info.name, master_key_id = %info.master_key_id, versions = deks.len(), "keyring rewrapped");
+        self.publish(state, new_provider, &mut deks).await;
+        Ok(())
+    }
+
+    /// Makes `state` current and puts the DEKs already in hand into the
+    /// cache, so no provider call is needed for them.
+    async fn publish(
+        &self,
+        state: State,
+        provider: Arc<dyn Provider>,
+        fresh: &mut Vec<(u32, Dek)>,
+    ) {
+        for (version, dek) in fresh.drain(..) {
+            if let Some(stored) = state.keyring.get(version) {
+                let key = (version, stored.wrapped.as_bytes().to_vec());
+                let live = Arc::new(self.live_key(version, dek));
+                self.inner.cache.insert(key, live).await;
+            }
+        }
+        self.inner
+            .current
+            .store(Arc::new(Current { state, provider }));
+        if let Err(err) = self.load_keys().await {
+            tracing::warn!(error = %err, "some keys could not be unwrapped after the change");
+        }
+    }
+
+    fn live_key(&self, version: u32, dek: Dek) -> LiveKey {
+        let expires_at = Instant::now() + self.inner.options.key_max_age;
+        LiveKey::new(
+            version,
+            dek,
+            self.inner.options.algorithm,
+            expires_at,
+            self.inner.bounds,
+        )
+    }
+
+    /// Unwraps every version of the current keyring that is missing or near
+    /// its bounds, and publishes the new key set.
+    async fn load_keys(&self) -> Result<(), LifecycleError> {
+        let current = self.inner.current.load_full();
+        let keyring = &current.state.keyring;
+        let margin = self.inner.options.key_max_age / 4;
+        let now = Instant::now();
+        let mut first_error = None;
+        let mut live = Vec::with_capacity(keyring.versions.len());
+
+        for stored in &keyring.versions {
+            let key = (stored.version, stored.wrapped.as_bytes().to_vec());
+            if let Some(existing) = self.inner.cache.get(&key).await
+                && existing.is_stale(now, margin)
+            {
+                self.inner.cache.invalidate(&key).await;
+            }
+            let context = keyring.context(stored.version);
+            let provider = current.provider.clone();
+            let wrapped = stored.wrapped.clone();
+            let loaded = self
+                .inner
+                .cache
+                .try_get_with(key, async move {
+                    let dek = provider.unwrap(&wrapped, &context).await?;
+                    Ok::<_, ProviderError>(Arc::new(self.live_key(stored.version, dek)))
+                })
+                .await;
+            match loaded {
+                Ok(key) => live.push(key),
+                Err(err) => {
+                    tracing::debug!(version = stored.version, kind = ?err.kind(), "unwrap failed");
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+
+        let primary = keyring.primary().map_or(0, |v| v.version);
+        self.inner.keys.store(Arc::new(KeySet {
+            primary,
+            keys: live,
+        }));
+        self.set_last_error(first_error.as_deref());
+        match first_error {
+            None => Ok(()),
+            Some(err) => Err(LifecycleError::Provider(ProviderError::new(
+                err.kind(),
+                err.message(),
+            ))),
+        }
+    }
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let current = self.inner.current.load();
+        f.debug_struct("Engine")
+            .field("data_dir", &self.inner.options.data_dir)
+            .field("provider", &current.provider.describe())
+            .field("generation", &current.state.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_configured(configured: bool, update: bool) -> Result<(), LifecycleError> {
+    match (configured, update) {
+        (true, false) => Err(LifecycleError::AlreadyConfigured),
+        (false, true) => Err(LifecycleError::NotConfigured),
+        _ => Ok(()),
+    }
+}
+
+/// Rewraps every version: unwrap with `old`, wrap with `new`, and unwrap
+/// again with `new` to prove the new wrap before anything is committed.
+async fn rewrap(
+    keyring: &Keyring,
+    old: &dyn Provider,
+    new: &dyn Provider,
+    deks: &mut Vec<(u32, Dek)>,
+) -> Result<Keyring, LifecycleError> {
+    let info = new.describe();
+    let mut out = Keyring {
+        id: keyring.id.clone(),
+        versions: Vec::with_capacity(keyring.versions.len()),
+    };
+    for stored in &keyring.versions {
+        let context = keyring.context(stored.version);
+        let dek = old.unwrap(&stored.wrapped, &context).await?;
+        let wrapped = new.wrap(&dek, &context).await?;
+        let check = new.unwrap(&wrapped, &context).await?;
+        if check.expose_secret() != dek.expose_secret() {
+            return Err(unexpected("a rewrapped data key does not unwrap to itself").into());
+        }
+        out.versions.push(KeyVersion {
+            provider: info.name.clone(),
+            master_key_id: info.master_key_id.clone(),
+            wrapped,
+            ..stored.clone()
+        });
+        deks.push((stored.version, dek));
+    }
+    Ok(out)
+}
+
+/// Seals `plaintext` into a new record appended to `out`.
+fn seal_into(
+    key: &LiveKey,
+    plaintext: &[u8],
+    aad: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), RecordError> {
+    let start = out.len();
+    out.reserve(plaintext.len() + OVERHEAD);
+    out.extend_from_slice(&[0u8; HEADER_LEN]);
+    out.extend_from_slice(plaintext);
+    let sealed = seal_in_place(key, &mut out[start..], aad).map(|tag| out.extend_from_slice(&tag));
+    if sealed.is_err() {
+        out.truncate(start);
+    }
+    sealed
+}
+
+/// Writes the header into `record[..HEADER_LEN]` and encrypts the rest in
+/// place; returns the tag (for callers that append it themselves).
+fn seal_in_place(
+    key: &LiveKey,
+    record: &mut [u8],
+    aad: &[u8],
+) -> Result<[u8; TAG_LEN], RecordError> {
+    let sealing = key.next_sealing()?;
+    let header = Header {
+        algorithm: sealing.subkey.algorithm(),
+        version: key.version,
+        salt: sealing.subkey.salt,
+        counter: sealing.counter,
+    };
+    let (head, body) = record.split_at_mut(HEADER_LEN);
+    head.copy_from_slice(&header.to_bytes());
+    sealing
+        .subkey
+        .cipher()
+        .seal(sealing.counter, aad, body)
+        .map_err(|_| RecordError::TooLong)
+}
+
+fn open_in_place<'a>(
+    key: &LiveKey,
+    header: &Header,
+    record: &'a mut [u8],
+    aad: &[u8],
+) -> Result<&'a mut [u8], RecordError> {
+    let cipher = key.opening_cipher(&header.salt, header.algorithm);
+    let len = record.len() - OVERHEAD;
+    let (body, tag) = record[HEADER_LEN..].split_at_mut(len);
+    let tag: &[u8; TAG_LEN] = (&*tag).try_into().expect("16 bytes");
+    match cipher.open(header.counter, aad, body, tag) {
+        Ok(()) => Ok(body),
+        Err(_) => {
+            body.iter_mut().for_each(|b| *b = 0);
+            Err(RecordError::Authentication)
+        }
+    }
+}
+
+/// The provider that wraps `state`'s keyring.
+fn provider_for(
+    registry: &ProviderRegistry,
+    local: &Arc<LocalProvider>,
+    state: &State,
+) -> Result<Arc<dyn Provider>, ProviderError> {
+    match &state.provider {
+        None => Ok(local.clone()),
+        Some(config) => registry.build(config),
+    }
+}
+
+/// First start: a keyring with one DEK wrapped by the local provider.
+async fn initialise(
+    store: &Arc<dyn StateStore>,
+    local: &Arc<LocalProvider>,
+) -> Result<State, StoreError> {
+    let lock_store = store.clone();
+    let mut guard = tokio::task::spawn_blocking(move || lock_store.lock())
+        .await
+        .expect("the store lock does not panic")?;
+    if let Some(state) = guard.load()? {
+        return Ok(state);
+    }
+    let mut keyring = Keyring::new();
+    let context = keyring.context(1);
+    let (_dek, wrapped) = local
+        .generate(&context)
+        .await
+        .expect("the local provider cannot fail");
+    let info = local.describe();
+    keyring.push_primary(KeyVersion {
+        version: 1,
+        created_at: unix_now(),
+        provider: info.name,
+        master_key_id: info.master_key_id,
+        state: KeyState::Primary,
+        wrapped,
+    });
+    let state = State {
+        generation: 1,
+        keyring,
+        provider: None,
+    };
+    commit(&mut guard, &state).await?;
+    tracing::debug!("created a new keyring with the local provider");
+    Ok(state)
+}
+
+async fn blocking_load(store: &Arc<dyn StateStore>) -> Result<Option<State>, StoreError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.load())
+        .await
+        .expect("the store does not panic")
+}
+
+/// Commits under the lock. The write and its fsyncs block this thread for a
+/// few milliseconds; lifecycle operations are rare.
+async fn commit(guard: &mut Box<dyn StoreGuard>, state: &State) -> Result<(), StoreError> {
+    guard.commit(state)
+}
+
+fn version_info(stored: &KeyVersion) -> VersionInfo {
+    VersionInfo {
+        version: stored.version,
+        primary: stored.state == KeyState::Primary,
+        created_at: stored.created_at,
+        provider: stored.provider.clone(),
+        master_key_id: stored.master_key_id.clone(),
+    }
+}
+
+fn unexpected(message: &str) -> ProviderError {
+    ProviderError::new(ProviderErrorKind::Unexpected, message)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

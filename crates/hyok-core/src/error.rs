@@ -90,11 +90,17 @@ pub enum StoreError {
 
 impl StoreError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> StoreError {
-        StoreError::Io { path: path.into(), source }
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> StoreError {
-        StoreError::Corrupt { path: path.into(), reason: reason.into() }
+        StoreError::Corrupt {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -106,7 +112,11 @@ impl fmt::Display for StoreError {
                 write!(f, "state file {} is corrupt: {reason}", path.display())
             }
             Self::UnknownVersion { path, version } => {
-                write!(f, "state file {} has unknown version {version}", path.display())
+                write!(
+                    f,
+                    "state file {} has unknown version {version}",
+                    path.display()
+                )
             }
             Self::Unseal => f.write_str("sealed provider secrets do not open"),
             Self::Conflict => f.write_str("the state changed under this writer"),

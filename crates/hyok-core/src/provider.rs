@@ -118,22 +118,38 @@ pub struct FieldSpec {
 impl FieldSpec {
     /// A required public field.
     pub const fn required(name: &'static str) -> FieldSpec {
-        FieldSpec { name, required: true, secret: false }
+        FieldSpec {
+            name,
+            required: true,
+            secret: false,
+        }
     }
 
     /// An optional public field.
     pub const fn optional(name: &'static str) -> FieldSpec {
-        FieldSpec { name, required: false, secret: false }
+        FieldSpec {
+            name,
+            required: false,
+            secret: false,
+        }
     }
 
     /// A required secret field.
     pub const fn secret(name: &'static str) -> FieldSpec {
-        FieldSpec { name, required: true, secret: true }
+        FieldSpec {
+            name,
+            required: true,
+            secret: true,
+        }
     }
 
     /// An optional secret field.
     pub const fn optional_secret(name: &'static str) -> FieldSpec {
-        FieldSpec { name, required: false, secret: true }
+        FieldSpec {
+            name,
+            required: false,
+            secret: true,
+        }
     }
 }
 
@@ -267,8 +283,11 @@ impl ProviderConfig {
 
 impl fmt::Debug for ProviderConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted: BTreeMap<&str, &str> =
-            self.secrets.keys().map(|name| (name.as_str(), "[REDACTED]")).collect();
+        let redacted: BTreeMap<&str, &str> = self
+            .secrets
+            .keys()
+            .map(|name| (name.as_str(), "[REDACTED]"))
+            .collect();
         f.debug_struct("ProviderConfig")
             .field("provider", &self.provider)
             .field("settings", &self.settings)
@@ -347,12 +366,19 @@ pub struct ProviderError {
 impl ProviderError {
     /// A new error of `kind` with a message safe to show.
     pub fn new(kind: ProviderErrorKind, message: impl Into<String>) -> ProviderError {
-        ProviderError { kind, message: message.into(), source: None }
+        ProviderError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// The configuration lacks field `name`.
     pub fn missing_field(name: &str) -> ProviderError {
-        Self::new(ProviderErrorKind::MissingField, format!("missing field {name:?}"))
+        Self::new(
+            ProviderErrorKind::MissingField,
+            format!("missing field {name:?}"),
+        )
     }
 
     /// Attaches the underlying cause.
@@ -390,7 +416,9 @@ impl fmt::Display for ProviderError {
 
 impl StdError for ProviderError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        self.source.as_deref().map(|s| s as &(dyn StdError + 'static))
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
     }
 }
 
