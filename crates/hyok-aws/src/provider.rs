@@ -1,0 +1,277 @@
+//! The AWS KMS provider and its factory.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{
+    DataKeySpec, EncryptionAlgorithmSpec, KeyMetadata, KeySpec, KeyState, KeyUsageType,
+};
+use hyok_core::{
+    Dek, EncryptionContext, FieldSpec, Provider, ProviderConfig, ProviderError, ProviderErrorKind,
+    ProviderFactory, ProviderInfo, WrappedDek,
+};
+use zeroize::Zeroize;
+
+use crate::client;
+use crate::config::{CallLimits, FIELDS, Settings};
+use crate::error::{Operation, classify};
+
+/// The provider name, as the `provider` form field gives it.
+pub const PROVIDER_NAME: &str = "aws";
+
+/// Encryption context of the round trip that [`AwsProvider::validate`] makes.
+const VALIDATE_CONTEXT: (&str, &str) = ("hyok:purpose", "validate");
+
+/// Builds [`AwsProvider`]s from the `aws` form fields.
+///
+/// Register it with the engine's provider registry. [`AwsFactory::default`]
+/// uses the default [`CallLimits`]; [`AwsFactory::with_limits`] sets others.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AwsFactory {
+    limits: CallLimits,
+}
+
+impl AwsFactory {
+    /// A factory with the default call limits.
+    pub fn new() -> AwsFactory {
+        AwsFactory::default()
+    }
+
+    /// A factory whose providers wait and retry within `limits`.
+    pub fn with_limits(limits: CallLimits) -> AwsFactory {
+        AwsFactory { limits }
+    }
+}
+
+impl ProviderFactory for AwsFactory {
+    fn name(&self) -> &'static str {
+        PROVIDER_NAME
+    }
+
+    fn fields(&self) -> &'static [FieldSpec] {
+        FIELDS
+    }
+
+    fn build(&self, config: &ProviderConfig) -> Result<Arc<dyn Provider>, ProviderError> {
+        Ok(Arc::new(AwsProvider::new(config, self.limits)?))
+    }
+}
+
+/// Wraps data keys under one AWS KMS key.
+///
+/// Holds a ready SDK client with static credentials; cheap to share behind an
+/// `Arc`. Its `Debug` shows the region, endpoint, access key id and master
+/// key id, never the secret key.
+pub struct AwsProvider {
+    client: aws_sdk_kms::Client,
+    master_key_id: String,
+    region: String,
+    endpoint: Option<String>,
+    access_key: String,
+}
+
+impl AwsProvider {
+    /// Checks the shape of `config` (the region above all: it picks the host
+    /// that requests are signed for and sent to) and builds the client.
+    /// Makes no network call.
+    pub fn new(config: &ProviderConfig, limits: CallLimits) -> Result<AwsProvider, ProviderError> {
+        let settings = Settings::from_config(config)?;
+        let client = client::build(&settings, &limits);
+        tracing::debug!(
+            region = %settings.region,
+            endpoint = settings.endpoint.as_deref().unwrap_or("default"),
+            master_key_id = %settings.master_key_id,
+            "AWS KMS provider built"
+        );
+        Ok(AwsProvider {
+            client,
+            master_key_id: settings.master_key_id,
+            region: settings.region,
+            endpoint: settings.endpoint,
+            access_key: settings.access_key,
+        })
+    }
+
+    /// `DescribeKey`: the key must be enabled, for `ENCRYPT_DECRYPT`, and
+    /// `SYMMETRIC_DEFAULT`.
+    async fn check_key(&self) -> Result<(), ProviderError> {
+        let output = self
+            .client
+            .describe_key()
+            .key_id(&self.master_key_id)
+            .send()
+            .await
+            .map_err(|err| classify(Operation::DescribeKey, err))?;
+        let Some(metadata) = output.key_metadata() else {
+            return Err(unexpected("DescribeKey returned no key metadata"));
+        };
+        check_metadata(metadata)
+    }
+
+    fn context(&self, context: &EncryptionContext) -> Option<HashMap<String, String>> {
+        if context.is_empty() {
+            return None;
+        }
+        Some(
+            context
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn describe(&self) -> ProviderInfo {
+        ProviderInfo {
+            name: PROVIDER_NAME.to_owned(),
+            master_key_id: self.master_key_id.clone(),
+        }
+    }
+
+    /// `DescribeKey`, then `GenerateDataKey`, `Encrypt` of that key and
+    /// `Decrypt`: four calls that prove the key is usable and that the
+    /// credentials hold every permission the engine will need.
+    async fn validate(&self) -> Result<(), ProviderError> {
+        self.check_key().await?;
+
+        let context: EncryptionContext =
+            [(VALIDATE_CONTEXT.0.to_owned(), VALIDATE_CONTEXT.1.to_owned())].into();
+        let (dek, _) = self.generate(&context).await?;
+        let wrapped = self.wrap(&dek, &context).await?;
+        let back = self.unwrap(&wrapped, &context).await?;
+        if back.expose_secret() != dek.expose_secret() {
+            return Err(unexpected("the validation round trip returned another key"));
+        }
+
+        tracing::debug!(master_key_id = %self.master_key_id, "AWS KMS configuration valid");
+        Ok(())
+    }
+
+    async fn wrap(
+        &self,
+        dek: &Dek,
+        context: &EncryptionContext,
+    ) -> Result<WrappedDek, ProviderError> {
+        let output = self
+            .client
+            .encrypt()
+            .key_id(&self.master_key_id)
+            .plaintext(Blob::new(dek.expose_secret().as_slice()))
+            .set_encryption_context(self.context(context))
+            .encryption_algorithm(EncryptionAlgorithmSpec::SymmetricDefault)
+            .send()
+            .await
+            .map_err(|err| classify(Operation::Encrypt, err))?;
+        wrapped_of(output.ciphertext_blob, "Encrypt")
+    }
+
+    async fn unwrap(
+        &self,
+        wrapped: &WrappedDek,
+        context: &EncryptionContext,
+    ) -> Result<Dek, ProviderError> {
+        if wrapped.as_bytes().is_empty() {
+            return Err(ProviderError::new(
+                ProviderErrorKind::UnwrapFailed,
+                "the wrapped key is empty",
+            ));
+        }
+
+        let output = self
+            .client
+            .decrypt()
+            .key_id(&self.master_key_id)
+            .ciphertext_blob(Blob::new(wrapped.as_bytes()))
+            .set_encryption_context(self.context(context))
+            .encryption_algorithm(EncryptionAlgorithmSpec::SymmetricDefault)
+            .send()
+            .await
+            .map_err(|err| classify(Operation::Decrypt, err))?;
+        dek_of(output.plaintext, "Decrypt")
+    }
+
+    async fn generate(
+        &self,
+        context: &EncryptionContext,
+    ) -> Result<(Dek, WrappedDek), ProviderError> {
+        let output = self
+            .client
+            .generate_data_key()
+            .key_id(&self.master_key_id)
+            .key_spec(DataKeySpec::Aes256)
+            .set_encryption_context(self.context(context))
+            .send()
+            .await
+            .map_err(|err| classify(Operation::GenerateDataKey, err))?;
+        let dek = dek_of(output.plaintext, "GenerateDataKey")?;
+        let wrapped = wrapped_of(output.ciphertext_blob, "GenerateDataKey")?;
+        Ok((dek, wrapped))
+    }
+}
+
+impl fmt::Debug for AwsProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwsProvider")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"[REDACTED]")
+            .field("master_key_id", &self.master_key_id)
+            .finish()
+    }
+}
+
+/// The key must be enabled, for encryption, and symmetric. A field that is
+/// missing counts as wrong: AWS always sends all three.
+fn check_metadata(metadata: &KeyMetadata) -> Result<(), ProviderError> {
+    if metadata.key_state() != Some(&KeyState::Enabled) || !metadata.enabled() {
+        let state = metadata.key_state().map_or("unknown", KeyState::as_str);
+        return Err(ProviderError::new(
+            ProviderErrorKind::KeyDisabled,
+            format!("the key is disabled or not usable (state {state}): enable it in AWS KMS"),
+        ));
+    }
+    let usage_ok = metadata.key_usage() == Some(&KeyUsageType::EncryptDecrypt);
+    let spec_ok = metadata.key_spec() == Some(&KeySpec::SymmetricDefault);
+    if !usage_ok || !spec_ok {
+        return Err(ProviderError::new(
+            ProviderErrorKind::WrongKeyUsage,
+            "the master key is not a symmetric encryption key \
+             (key spec SYMMETRIC_DEFAULT, key usage ENCRYPT_DECRYPT)",
+        ));
+    }
+    Ok(())
+}
+
+/// Takes a plaintext data key out of a KMS answer: exactly 32 bytes, and the
+/// SDK's copy is wiped when it is the only one.
+fn dek_of(plaintext: Option<Blob>, operation: &str) -> Result<Dek, ProviderError> {
+    let Some(blob) = plaintext else {
+        return Err(unexpected(format!("{operation} returned no plaintext key")));
+    };
+    let bytes = blob.into_bytes();
+    let dek = Dek::from_slice(&bytes).map_err(|err| {
+        unexpected(format!("{operation} returned a key of the wrong length")).with_source(err)
+    });
+    if let Ok(mut owned) = bytes.try_into_mut() {
+        owned.as_mut().zeroize();
+    }
+    dek
+}
+
+/// Takes the ciphertext blob out of a KMS answer, as opaque bytes.
+fn wrapped_of(ciphertext: Option<Blob>, operation: &str) -> Result<WrappedDek, ProviderError> {
+    match ciphertext {
+        Some(blob) if !blob.as_ref().is_empty() => Ok(WrappedDek::new(blob.into_inner())),
+        _ => Err(unexpected(format!("{operation} returned no ciphertext"))),
+    }
+}
+
+fn unexpected(message: impl Into<String>) -> ProviderError {
+    ProviderError::new(ProviderErrorKind::Unexpected, message)
+}
