@@ -1,5 +1,11 @@
 //! OCI Vault provider for hyok.
-//!
-//! [`signer`] signs OCI API requests as the official OCI SDKs do.
 
+mod client;
+mod config;
+mod provider;
 pub mod signer;
+
+pub use config::Limits;
+pub use provider::OciFactory;
+#[cfg(feature = "testing")]
+pub mod testing;
