@@ -41,7 +41,6 @@ impl Operation {
 }
 
 /// An HTTP client that signs every request with one API key.
-#[derive(Debug)]
 pub(crate) struct Client {
     http: reqwest::Client,
     signer: RequestSigner,
@@ -174,6 +173,14 @@ impl Client {
             return Ok(answer);
         }
         Err(service_failure(op, status, request_id, &answer))
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("signer", &self.signer)
+            .finish_non_exhaustive()
     }
 }
 
