@@ -275,3 +275,98 @@ fn wrapped_of(ciphertext: Option<Blob>, operation: &str) -> Result<WrappedDek, P
 fn unexpected(message: impl Into<String>) -> ProviderError {
     ProviderError::new(ProviderErrorKind::Unexpected, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_kms::types::{KeyState, OriginType};
+    use secrecy::SecretString;
+
+    use super::*;
+
+    const CANARY: &str = "canary-SECRET-KEY-must-never-show";
+
+    fn config() -> ProviderConfig {
+        ProviderConfig::new(PROVIDER_NAME)
+            .setting("accessKey", "AKIAEXAMPLE")
+            .secret("secretKey", SecretString::from(CANARY))
+            .setting("masterKeyId", "alias/hyok")
+            .setting("region", "eu-west-1")
+            .setting("endpoint", "http://127.0.0.1:4566")
+    }
+
+    #[test]
+    fn debug_shows_settings_and_hides_the_secret() {
+        let provider = AwsProvider::new(&config(), CallLimits::default()).unwrap();
+        assert_eq!(
+            format!("{provider:?}"),
+            "AwsProvider { region: \"eu-west-1\", endpoint: Some(\"http://127.0.0.1:4566\"), \
+             access_key: \"AKIAEXAMPLE\", secret_key: \"[REDACTED]\", \
+             master_key_id: \"alias/hyok\" }"
+        );
+        let built = AwsFactory::new().build(&config()).unwrap();
+        assert!(!format!("{built:#?}").contains(CANARY));
+    }
+
+    #[test]
+    fn factory_lists_the_form_fields() {
+        let factory = AwsFactory::new();
+        let names: Vec<_> = factory
+            .fields()
+            .iter()
+            .map(|f| (f.name, f.required, f.secret))
+            .collect();
+        assert_eq!(factory.name(), "aws");
+        assert_eq!(
+            names,
+            [
+                ("accessKey", true, false),
+                ("secretKey", true, true),
+                ("masterKeyId", true, false),
+                ("region", true, false),
+                ("endpoint", false, false),
+            ]
+        );
+    }
+
+    fn metadata(state: KeyState, usage: KeyUsageType, spec: KeySpec) -> KeyMetadata {
+        KeyMetadata::builder()
+            .key_id("k")
+            .enabled(state == KeyState::Enabled)
+            .key_state(state)
+            .key_usage(usage)
+            .key_spec(spec)
+            .origin(OriginType::AwsKms)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn metadata_must_show_an_enabled_symmetric_encryption_key() {
+        use KeyUsageType::{EncryptDecrypt, SignVerify};
+        let kind = |m: KeyMetadata| check_metadata(&m).err().map(|e| e.kind());
+
+        let good = metadata(KeyState::Enabled, EncryptDecrypt, KeySpec::SymmetricDefault);
+        assert_eq!(kind(good), None);
+        for state in [
+            KeyState::Disabled,
+            KeyState::PendingDeletion,
+            KeyState::PendingImport,
+        ] {
+            let m = metadata(state, EncryptDecrypt, KeySpec::SymmetricDefault);
+            assert_eq!(kind(m), Some(ProviderErrorKind::KeyDisabled));
+        }
+        let signing = metadata(KeyState::Enabled, SignVerify, KeySpec::Rsa2048);
+        assert_eq!(kind(signing), Some(ProviderErrorKind::WrongKeyUsage));
+        let hmac = metadata(KeyState::Enabled, EncryptDecrypt, KeySpec::Hmac256);
+        assert_eq!(kind(hmac), Some(ProviderErrorKind::WrongKeyUsage));
+    }
+
+    #[test]
+    fn plaintext_of_the_wrong_length_is_refused() {
+        let err = dek_of(Some(Blob::new(vec![7; 16])), "Decrypt").unwrap_err();
+        assert_eq!(err.kind(), ProviderErrorKind::Unexpected);
+        assert_eq!(err.message(), "Decrypt returned a key of the wrong length");
+        assert!(dek_of(None, "Decrypt").is_err());
+        assert!(dek_of(Some(Blob::new(vec![7; 32])), "Decrypt").is_ok());
+    }
+}

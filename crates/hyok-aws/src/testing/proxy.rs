@@ -201,16 +201,19 @@ async fn relay(State(state): State<Arc<ProxyState>>, request: Request) -> Respon
     };
 
     let url = format!("{}{path}", state.upstream);
-    match state
+    let sent = state
         .http
-        .post(url)
+        .post(&url)
         .headers(headers)
         .body(body)
         .send()
-        .await
-    {
+        .await;
+    match sent {
         Ok(answer) => relay_answer(answer).await,
-        Err(_) => status_only(StatusCode::BAD_GATEWAY),
+        Err(err) => {
+            eprintln!("test proxy: relay to {url} failed: {err}");
+            status_only(StatusCode::BAD_GATEWAY)
+        }
     }
 }
 
