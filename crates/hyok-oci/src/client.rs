@@ -19,6 +19,11 @@ use crate::signer::RequestSigner;
 pub(crate) const NOT_FOUND_TEXT: &str =
     "key not found or not authorised; check the key OCID, the endpoint kind and the policy";
 
+const UNWRAP_TEXT: &str = "the wrapped key does not decrypt under this master key and context";
+
+const UNAUTHENTICATED_TEXT: &str = "OCI did not accept the request signature; check tenantId, \
+     userId, fingerprint and privateKey, and that this machine's clock is right (clock skew)";
+
 /// Which provider operation a call serves: it names the call in messages and
 /// decides what a 400 means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +224,7 @@ impl fmt::Display for ServiceError {
 impl StdError for ServiceError {}
 
 /// OCI's error body.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct ErrorBody {
     #[serde(default)]
     code: String,
@@ -233,63 +238,51 @@ fn service_failure(
     request_id: Option<String>,
     answer: &[u8],
 ) -> Failure {
-    let body: ErrorBody = serde_json::from_slice(answer).unwrap_or(ErrorBody {
-        code: String::new(),
-        message: String::new(),
-    });
-    let code = body.code;
-    let (kind, text, retry) = classify(op, status, &code);
+    let body: ErrorBody = serde_json::from_slice(answer).unwrap_or_default();
+    let (kind, text) = classify(op, status);
     let detail = ServiceError {
         status,
-        code,
+        code: body.code,
         message: body.message,
         request_id,
     };
-    let message = format!("{text} ({detail})");
+
+    let error = ProviderError::new(kind, format!("{text} ({detail})")).with_source(detail);
     Failure {
-        error: ProviderError::new(kind, message).with_source(detail),
-        retry,
+        error,
+        retry: is_retryable(status),
     }
 }
 
-/// Maps an OCI answer to a class, the text to show and whether to retry.
+/// Maps an OCI error answer to a class and a text saying what to check.
 ///
-/// See <https://docs.oracle.com/iaas/Content/API/References/apierrors.htm>.
-fn classify(op: Operation, status: StatusCode, code: &str) -> (ProviderErrorKind, String, bool) {
+/// See OCI's "API Errors" page,
+/// <https://docs.oracle.com/iaas/Content/API/References/apierrors.htm>.
+fn classify(op: Operation, status: StatusCode) -> (ProviderErrorKind, String) {
     use ProviderErrorKind as Kind;
     let call = op.name();
     match status.as_u16() {
-        400 if op == Operation::Decrypt => (
-            Kind::UnwrapFailed,
-            "the wrapped key does not decrypt under this key and context".into(),
-            false,
-        ),
-        401 => (
-            Kind::InvalidCredentials,
-            "OCI did not accept the request signature; check tenantId, userId, fingerprint and \
-             privateKey, and that this machine's clock is right (clock skew)"
-                .into(),
-            false,
-        ),
+        400 if op == Operation::Decrypt => (Kind::UnwrapFailed, UNWRAP_TEXT.into()),
+        401 => (Kind::InvalidCredentials, UNAUTHENTICATED_TEXT.into()),
         403 => (
             Kind::AccessDenied,
             format!("OCI refused {call}; check the policy"),
-            false,
         ),
-        404 => (Kind::InvalidKeyId, NOT_FOUND_TEXT.into(), false),
+        404 => (Kind::InvalidKeyId, NOT_FOUND_TEXT.into()),
         409 => (
             Kind::KeyDisabled,
-            "the master key is not in a usable state (disabled or changing)".into(),
-            true,
+            "the master key is disabled or changing state".into(),
         ),
-        429 => (Kind::Throttled, format!("OCI throttled {call}"), true),
-        500..=599 => (
-            Kind::Unavailable,
-            format!("OCI failed {call} ({code})"),
-            true,
-        ),
-        _ => (Kind::Unexpected, format!("OCI refused {call}"), false),
+        429 => (Kind::Throttled, format!("OCI throttled {call}")),
+        500..=599 => (Kind::Unavailable, format!("OCI failed {call}")),
+        _ => (Kind::Unexpected, format!("OCI refused {call}")),
     }
+}
+
+/// 409 `IncorrectState`, 429 `TooManyRequests` and server errors may pass
+/// on a later attempt; the rest will not.
+fn is_retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 409 | 429 | 500..=599)
 }
 
 fn transport_failure(op: Operation, err: reqwest::Error) -> Failure {
@@ -398,8 +391,13 @@ mod tests {
             ),
         ];
         for (op, status, kind, retry) in cases {
-            let (got, _, again) = classify(op, StatusCode::from_u16(status).unwrap(), "X");
-            assert_eq!((got, again), (kind, retry), "{op:?} {status}");
+            let status = StatusCode::from_u16(status).unwrap();
+            let (got, _) = classify(op, status);
+            assert_eq!(
+                (got, is_retryable(status)),
+                (kind, retry),
+                "{op:?} {status}"
+            );
         }
     }
 
@@ -409,13 +407,12 @@ mod tests {
             Operation::GetKey,
             StatusCode::NOT_FOUND,
             Some("req-1".into()),
-            br#"{"code":"NotAuthorizedOrNotFound","message":"Authorization failed or requested resource not found."}"#,
+            br#"{"code":"NotAuthorizedOrNotFound","message":"Not found."}"#,
         );
         assert_eq!(
             failure.error.to_string(),
             "key not found or not authorised; check the key OCID, the endpoint kind and the \
-             policy (OCI answered 404 NotAuthorizedOrNotFound: Authorization failed or requested \
-             resource not found. (opc-request-id req-1))"
+             policy (OCI answered 404 NotAuthorizedOrNotFound: Not found. (opc-request-id req-1))"
         );
     }
 }

@@ -101,9 +101,9 @@ fn signing_key(config: &ProviderConfig) -> Result<SigningKey, ProviderError> {
     let key = SigningKey::from_pem(pem, passphrase)
         .map_err(|err| invalid(format!("privateKey: {err}")).with_source(err))?;
     if key.bits() < MIN_KEY_BITS {
+        let bits = key.bits();
         return Err(invalid(format!(
-            "privateKey: an RSA key of {} bits is too short; OCI API keys have at least {MIN_KEY_BITS}",
-            key.bits()
+            "privateKey: an RSA key of {bits} bits is too short; OCI wants {MIN_KEY_BITS} or more"
         )));
     }
     Ok(key)

@@ -351,6 +351,15 @@ pub(crate) fn content_sha256(body: &[u8]) -> String {
     BASE64.encode(Sha256::digest(body))
 }
 
+/// The headers OCI requires signed for `method`, in signing order.
+pub(crate) fn signed_headers(method: &Method) -> &'static [&'static str] {
+    if has_body(method) {
+        BODY_HEADERS
+    } else {
+        GET_HEADERS
+    }
+}
+
 fn has_body(method: &Method) -> bool {
     matches!(*method, Method::POST | Method::PUT | Method::PATCH)
 }

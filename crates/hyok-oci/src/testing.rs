@@ -55,7 +55,7 @@ use sha2::Sha256;
 use tokio::sync::oneshot;
 use zeroize::Zeroizing;
 
-use crate::signer::{BODY_HEADERS, GET_HEADERS, content_sha256, parse_authorization};
+use crate::signer::{content_sha256, parse_authorization, signed_headers, signing_string};
 
 /// The public test API key the server knows from the start. **Test material
 /// only: registered nowhere, published in this repository.**
@@ -590,12 +590,10 @@ fn verify(
         .ok_or_else(|| OciError::unauthenticated("unknown keyId"))?;
 
     let names: Vec<&str> = param("headers").split(' ').collect();
-    let required = if *method == Method::GET {
-        GET_HEADERS
-    } else {
-        BODY_HEADERS
-    };
-    if required.iter().any(|name| !names.contains(name)) {
+    if signed_headers(method)
+        .iter()
+        .any(|name| !names.contains(name))
+    {
         return Err(OciError::unauthenticated("a required header is not signed"));
     }
 
@@ -604,7 +602,7 @@ fn verify(
         method.as_str().to_ascii_lowercase(),
         uri.path_and_query().map_or("/", |pq| pq.as_str())
     );
-    let signing_string = crate::signer::signing_string(&names, |name| match name {
+    let signing_string = signing_string(&names, |name| match name {
         "(request-target)" => Some(target.clone()),
         _ => header(headers, name).map(str::to_owned),
     })
@@ -669,14 +667,12 @@ impl OciError {
     }
 
     fn unauthenticated(reason: &str) -> OciError {
-        let message = format!(
-            "The required information to complete authentication was not provided or was incorrect: {reason}"
-        );
+        let message = format!("request not authenticated: {reason}");
         OciError::new(StatusCode::UNAUTHORIZED, "NotAuthenticated", message)
     }
 
     fn not_found() -> OciError {
-        let message = "Authorization failed or requested resource not found.";
+        let message = "no such resource, or not authorised";
         OciError::new(StatusCode::NOT_FOUND, "NotAuthorizedOrNotFound", message)
     }
 

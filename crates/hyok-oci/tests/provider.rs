@@ -85,6 +85,8 @@ fn malformed_fields_are_refused_before_any_call() {
             .secret("privateKey", SecretString::from(test_key::PUBLIC_KEY_PEM)),
         good.clone()
             .secret("privateKey", SecretString::from("not a key")),
+        good.clone()
+            .secret("privateKey", SecretString::from(DOC_SAMPLE_1024_BIT_KEY)),
     ];
     for config in cases {
         let err = OciFactory::new().build(&config).unwrap_err();
@@ -277,6 +279,9 @@ fn the_factory_lists_its_fields() {
         ]
     );
 }
+
+/// The 1024-bit sample key of OCI's signing documentation: too short.
+const DOC_SAMPLE_1024_BIT_KEY: &str = include_str!("data/oci-signing/doc_sample_key_1024.pem");
 
 /// Public half of another 2048-bit key (a Wycheproof test key), registered
 /// in place of the real one to make the server refuse the signature.
