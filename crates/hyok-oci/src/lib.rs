@@ -108,7 +108,8 @@
 //!   a crypto call (409 `IncorrectState`) are mapped as OCI documents its
 //!   error codes; the test server mirrors them, but they have not been
 //!   compared with a live vault here.
-//! - Redirects are not followed.
+//! - Redirects are not followed. The proxy environment variables
+//!   (`HTTPS_PROXY`, `NO_PROXY`) apply, as they do for any `reqwest` client.
 
 mod client;
 mod config;

@@ -567,7 +567,9 @@ fn aad(context: &BTreeMap<String, String>) -> Vec<u8> {
     serde_json::to_vec(context).expect("a string map encodes")
 }
 
-/// Checks an OCI request signature the way OCI does.
+/// Checks an OCI request signature the way OCI does: a known key id, the
+/// required headers signed, a valid signature, a fresh date, and a body that
+/// matches its signed length and hash.
 fn verify(
     users: &HashMap<String, VerifyingKey<Sha256>>,
     method: &Method,
@@ -579,11 +581,9 @@ fn verify(
         .ok_or_else(|| OciError::unauthenticated("no Authorization header"))?;
     let params = parse_authorization(authorization)
         .ok_or_else(|| OciError::unauthenticated("malformed Authorization"))?;
-    let param = |name: &str| params.get(name).map(String::as_str).unwrap_or("");
+    let param = |name: &str| params.get(name).map_or("", String::as_str);
     if param("version") != "1" || param("algorithm") != "rsa-sha256" {
-        return Err(OciError::unauthenticated(
-            "unsupported signature version or algorithm",
-        ));
+        return Err(OciError::unauthenticated("unsupported signature scheme"));
     }
     let key = users
         .get(param("keyId"))
@@ -597,33 +597,46 @@ fn verify(
         return Err(OciError::unauthenticated("a required header is not signed"));
     }
 
-    let target = format!(
-        "{} {}",
-        method.as_str().to_ascii_lowercase(),
-        uri.path_and_query().map_or("/", |pq| pq.as_str())
-    );
-    let signing_string = signing_string(&names, |name| match name {
+    check_signature(key, &names, param("signature"), method, uri, headers)?;
+    check_date(header(headers, "date"))?;
+    check_body(headers, body)
+}
+
+fn check_signature(
+    key: &VerifyingKey<Sha256>,
+    names: &[&str],
+    signature: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<(), OciError> {
+    let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let target = format!("{} {path_and_query}", method.as_str().to_ascii_lowercase());
+    let signing_string = signing_string(names, |name| match name {
         "(request-target)" => Some(target.clone()),
         _ => header(headers, name).map(str::to_owned),
     })
     .ok_or_else(|| OciError::unauthenticated("a signed header is missing"))?;
+
     let signature = BASE64
-        .decode(param("signature"))
+        .decode(signature)
         .ok()
         .and_then(|bytes| Signature::try_from(bytes.as_slice()).ok())
         .ok_or_else(|| OciError::unauthenticated("malformed signature"))?;
     key.verify(signing_string.as_bytes(), &signature)
-        .map_err(|_| OciError::unauthenticated("the signature does not verify"))?;
+        .map_err(|_| OciError::unauthenticated("the signature does not verify"))
+}
 
-    check_date(header(headers, "date"))?;
-    if names.contains(&"x-content-sha256") {
-        let hash_ok = header(headers, "x-content-sha256") == Some(content_sha256(body).as_str());
-        let length_ok = header(headers, "content-length") == Some(body.len().to_string().as_str());
-        if !hash_ok || !length_ok {
-            return Err(OciError::unauthenticated(
-                "the body does not match its signed hash",
-            ));
-        }
+/// A signed body hash and length must match the body received.
+fn check_body(headers: &HeaderMap, body: &[u8]) -> Result<(), OciError> {
+    let Some(hash) = header(headers, "x-content-sha256") else {
+        return Ok(());
+    };
+    let length = header(headers, "content-length");
+    if hash != content_sha256(body) || length != Some(body.len().to_string().as_str()) {
+        return Err(OciError::unauthenticated(
+            "the body does not match its signed hash",
+        ));
     }
     Ok(())
 }
