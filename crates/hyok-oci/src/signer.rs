@@ -199,11 +199,7 @@ impl RequestSigner {
         out.insert("date", date);
         out.insert("host", value(&host_of(url)?)?);
 
-        let names = if has_body(method) {
-            BODY_HEADERS
-        } else {
-            GET_HEADERS
-        };
+        let names = signed_headers(method);
         if has_body(method) {
             let content_type = header_or(headers, "content-type", || DEFAULT_CONTENT_TYPE.into())?;
             out.insert("content-length", HeaderValue::from(body.len()));
