@@ -276,7 +276,7 @@ impl Engine {
         let keys = self.inner.keys.load();
         let sealed = keys.primary().and_then(|key| {
             key.take_use(Instant::now())?;
-            seal_in_place(key, buf, aad)
+            key.seal(buf, aad)
         });
         match sealed {
             Ok(tag) => {
@@ -309,11 +309,11 @@ impl Engine {
 
     /// Decrypts a record made by [`encrypt`](Engine::encrypt) with the same `aad`.
     pub fn decrypt(&self, record: &[u8], aad: &[u8]) -> Result<Vec<u8>, RecordError> {
-        let mut buf = record.to_vec();
-        let len = self.decrypt_in_place(&mut buf, aad)?.len();
-        buf.copy_within(HEADER_LEN..HEADER_LEN + len, 0);
-        buf.truncate(len);
-        Ok(buf)
+        let header = Header::parse(record)?;
+        let keys = self.inner.keys.load();
+        let key = self.key_for(&keys, header.version)?;
+        key.take_use(Instant::now())?;
+        open_to_vec(key, &header, record, aad)
     }
 
     /// Decrypts `record` in the caller's buffer and returns the plaintext,
@@ -341,11 +341,7 @@ impl Engine {
                 let header = Header::parse(record)?;
                 let key = self.key_for(&keys, header.version)?;
                 key.take_use(now)?;
-                let mut buf = record.to_vec();
-                let len = open_in_place(key, &header, &mut buf, aad)?.len();
-                buf.copy_within(HEADER_LEN..HEADER_LEN + len, 0);
-                buf.truncate(len);
-                Ok(buf)
+                open_to_vec(key, &header, record, aad)
             })
             .collect()
     }
@@ -731,53 +727,44 @@ fn seal_into(
     out.reserve(plaintext.len() + OVERHEAD);
     out.extend_from_slice(&[0u8; HEADER_LEN]);
     out.extend_from_slice(plaintext);
-    let sealed = seal_in_place(key, &mut out[start..], aad).map(|tag| out.extend_from_slice(&tag));
-    if sealed.is_err() {
-        out.truncate(start);
+    match key.seal(&mut out[start..], aad) {
+        Ok(tag) => {
+            out.extend_from_slice(&tag);
+            Ok(())
+        }
+        Err(err) => {
+            out.truncate(start);
+            Err(err)
+        }
     }
-    sealed
 }
 
-/// Writes the header into `record[..HEADER_LEN]` and encrypts the rest in
-/// place; returns the tag (for callers that append it themselves).
-fn seal_in_place(
-    key: &LiveKey,
-    record: &mut [u8],
-    aad: &[u8],
-) -> Result<[u8; TAG_LEN], RecordError> {
-    let sealing = key.next_sealing()?;
-    let header = Header {
-        algorithm: sealing.subkey.algorithm(),
-        version: key.version,
-        salt: sealing.subkey.salt,
-        counter: sealing.counter,
-    };
-    let (head, body) = record.split_at_mut(HEADER_LEN);
-    head.copy_from_slice(&header.to_bytes());
-    sealing
-        .subkey
-        .cipher()
-        .seal(sealing.counter, aad, body)
-        .map_err(|_| RecordError::TooLong)
-}
-
+/// Opens a whole record in place; returns the plaintext within it.
 fn open_in_place<'a>(
     key: &LiveKey,
     header: &Header,
     record: &'a mut [u8],
     aad: &[u8],
 ) -> Result<&'a mut [u8], RecordError> {
-    let cipher = key.opening_cipher(&header.salt, header.algorithm);
     let len = record.len() - OVERHEAD;
     let (body, tag) = record[HEADER_LEN..].split_at_mut(len);
     let tag: &[u8; TAG_LEN] = (&*tag).try_into().expect("16 bytes");
-    match cipher.open(header.counter, aad, body, tag) {
-        Ok(()) => Ok(body),
-        Err(_) => {
-            body.iter_mut().for_each(|b| *b = 0);
-            Err(RecordError::Authentication)
-        }
-    }
+    key.open(header, aad, body, tag)?;
+    Ok(body)
+}
+
+/// Opens a record into a new vector holding just the plaintext.
+fn open_to_vec(
+    key: &LiveKey,
+    header: &Header,
+    record: &[u8],
+    aad: &[u8],
+) -> Result<Vec<u8>, RecordError> {
+    let tag_at = record.len() - TAG_LEN;
+    let mut body = record[HEADER_LEN..tag_at].to_vec();
+    let tag: &[u8; TAG_LEN] = record[tag_at..].try_into().expect("16 bytes");
+    key.open(header, aad, &mut body, tag)?;
+    Ok(body)
 }
 
 /// The provider that wraps `state`'s keyring.

@@ -11,11 +11,11 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
-use crate::aead::Cipher;
+use crate::aead::{Cipher, TAG_LEN};
 use crate::dek::Dek;
 use crate::engine::LimitPolicy;
 use crate::error::RecordError;
-use crate::record::{Algorithm, SALT_LEN, fresh_salt, subkey_cipher};
+use crate::record::{Algorithm, HEADER_LEN, Header, SALT_LEN, fresh_salt, subkey_cipher};
 
 /// Bounds that apply to every live key.
 #[derive(Debug, Clone, Copy)]
@@ -40,16 +40,10 @@ pub(crate) struct LiveKey {
 
 /// This instance's subkey under one DEK version.
 pub(crate) struct Subkey {
-    pub(crate) salt: [u8; SALT_LEN],
+    salt: [u8; SALT_LEN],
     algorithm: Algorithm,
     cipher: Arc<Cipher>,
     counter: AtomicU64,
-}
-
-/// What the hot path needs to seal one record.
-pub(crate) struct Sealing {
-    pub(crate) subkey: Arc<Subkey>,
-    pub(crate) counter: u64,
 }
 
 impl LiveKey {
@@ -87,43 +81,78 @@ impl LiveKey {
         now + margin >= self.expires_at || uses >= self.bounds.max_uses - self.bounds.max_uses / 4
     }
 
-    /// Draws the next nonce counter, deriving a fresh subkey at the limit.
-    pub(crate) fn next_sealing(&self) -> Result<Sealing, RecordError> {
+    /// Seals `record[HEADER_LEN..]` in place under this instance's subkey,
+    /// writes the header into `record[..HEADER_LEN]`, and returns the tag.
+    /// Derives a fresh subkey when the current one reaches its limit.
+    pub(crate) fn seal(&self, record: &mut [u8], aad: &[u8]) -> Result<[u8; TAG_LEN], RecordError> {
         loop {
-            let subkey = self.subkey.load_full();
+            let subkey = self.subkey.load();
             let counter = subkey.counter.fetch_add(1, Ordering::Relaxed);
             if counter < self.bounds.subkey_limit {
-                return Ok(Sealing { subkey, counter });
+                let header = Header {
+                    algorithm: subkey.algorithm,
+                    version: self.version,
+                    salt: subkey.salt,
+                    counter,
+                };
+                let (head, body) = record.split_at_mut(HEADER_LEN);
+                head.copy_from_slice(&header.to_bytes());
+                return subkey
+                    .cipher
+                    .seal(counter, aad, body)
+                    .map_err(|_| RecordError::TooLong);
             }
             if self.bounds.policy == LimitPolicy::Refuse {
                 return Err(RecordError::LimitReached);
             }
-            let fresh = Arc::new(Subkey::derive(&self.dek, subkey.algorithm, self.version));
-            let previous = self.subkey.compare_and_swap(&subkey, fresh);
-            if Arc::ptr_eq(&previous, &subkey) {
-                tracing::debug!(
-                    version = self.version,
-                    "instance subkey limit reached; derived a new one"
-                );
-                self.foreign
-                    .insert((subkey.salt, subkey.algorithm), subkey.cipher.clone());
-            }
+            self.replace_subkey(&subkey);
         }
     }
 
-    /// The cipher for a record with `salt` and `algorithm`.
-    pub(crate) fn opening_cipher(
+    /// Opens `body` in place, checking `tag`, for a record with `header`.
+    pub(crate) fn open(
         &self,
-        salt: &[u8; SALT_LEN],
-        algorithm: Algorithm,
-    ) -> Arc<Cipher> {
+        header: &Header,
+        aad: &[u8],
+        body: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> Result<(), RecordError> {
         let current = self.subkey.load();
-        if current.salt == *salt && current.algorithm == algorithm {
-            return current.cipher.clone();
-        }
-        self.foreign.get_with((*salt, algorithm), || {
-            Arc::new(subkey_cipher(&self.dek, algorithm, self.version, salt))
+        let opened = if current.salt == header.salt && current.algorithm == header.algorithm {
+            current.cipher.open(header.counter, aad, body, tag)
+        } else {
+            let cipher = self.foreign.get_with((header.salt, header.algorithm), || {
+                Arc::new(subkey_cipher(
+                    &self.dek,
+                    header.algorithm,
+                    self.version,
+                    &header.salt,
+                ))
+            });
+            cipher.open(header.counter, aad, body, tag)
+        };
+        opened.map_err(|_| {
+            body.fill(0);
+            RecordError::Authentication
         })
+    }
+
+    /// Swaps in a fresh subkey unless another thread already did; the old
+    /// one stays available for opening.
+    #[cold]
+    fn replace_subkey(&self, exhausted: &Arc<Subkey>) {
+        let fresh = Arc::new(Subkey::derive(&self.dek, exhausted.algorithm, self.version));
+        let previous = self.subkey.compare_and_swap(exhausted, fresh);
+        if Arc::ptr_eq(&previous, exhausted) {
+            tracing::debug!(
+                version = self.version,
+                "instance subkey limit reached; derived a new one"
+            );
+            self.foreign.insert(
+                (exhausted.salt, exhausted.algorithm),
+                exhausted.cipher.clone(),
+            );
+        }
     }
 }
 
@@ -136,14 +165,6 @@ impl Subkey {
             cipher: Arc::new(subkey_cipher(dek, algorithm, version, &salt)),
             counter: AtomicU64::new(0),
         }
-    }
-
-    pub(crate) fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
-
-    pub(crate) fn cipher(&self) -> &Cipher {
-        &self.cipher
     }
 }
 
