@@ -95,6 +95,9 @@
 //! - Ciphertext blobs are opaque: never parsed, stored as KMS returns them.
 //! - Every call is bounded by [`CallLimits`]: by default a 3 s connect
 //!   timeout, 5 s per attempt, at most 3 attempts and 20 s per operation.
+//! - TLS is rustls (ring) with the system's trust roots. Proxy environment
+//!   variables (`HTTPS_PROXY` and kin) are not honoured: requests go straight
+//!   to the endpoint.
 //! - Not supported: session tokens (temporary credentials), the default
 //!   credential chain, asymmetric or HMAC keys, grant tokens, and KMS key
 //!   stores other than the default (their `KeyUnavailableException` maps to

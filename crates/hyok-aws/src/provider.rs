@@ -110,18 +110,6 @@ impl AwsProvider {
         };
         check_metadata(metadata)
     }
-
-    fn context(&self, context: &EncryptionContext) -> Option<HashMap<String, String>> {
-        if context.is_empty() {
-            return None;
-        }
-        Some(
-            context
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        )
-    }
 }
 
 #[async_trait]
@@ -162,7 +150,7 @@ impl Provider for AwsProvider {
             .encrypt()
             .key_id(&self.master_key_id)
             .plaintext(Blob::new(dek.expose_secret().as_slice()))
-            .set_encryption_context(self.context(context))
+            .set_encryption_context(kms_context(context))
             .encryption_algorithm(EncryptionAlgorithmSpec::SymmetricDefault)
             .send()
             .await
@@ -187,7 +175,7 @@ impl Provider for AwsProvider {
             .decrypt()
             .key_id(&self.master_key_id)
             .ciphertext_blob(Blob::new(wrapped.as_bytes()))
-            .set_encryption_context(self.context(context))
+            .set_encryption_context(kms_context(context))
             .encryption_algorithm(EncryptionAlgorithmSpec::SymmetricDefault)
             .send()
             .await
@@ -204,7 +192,7 @@ impl Provider for AwsProvider {
             .generate_data_key()
             .key_id(&self.master_key_id)
             .key_spec(DataKeySpec::Aes256)
-            .set_encryption_context(self.context(context))
+            .set_encryption_context(kms_context(context))
             .send()
             .await
             .map_err(|err| classify(Operation::GenerateDataKey, err))?;
@@ -246,6 +234,20 @@ fn check_metadata(metadata: &KeyMetadata) -> Result<(), ProviderError> {
         ));
     }
     Ok(())
+}
+
+/// The engine's context as the SDK takes it; none when empty (KMS treats
+/// both alike).
+fn kms_context(context: &EncryptionContext) -> Option<HashMap<String, String>> {
+    if context.is_empty() {
+        return None;
+    }
+    Some(
+        context
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// Takes a plaintext data key out of a KMS answer: exactly 32 bytes, and the
