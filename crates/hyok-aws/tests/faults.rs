@@ -78,6 +78,32 @@ async fn throttling_is_retried_with_backoff() {
 }
 
 #[tokio::test]
+async fn server_faults_are_retried() {
+    let (_moto, proxy, provider) = setup().await;
+    let context = context_of(&[("hyok:keyring", "server-fault")]);
+
+    for code in ["KMSInternalException", "DependencyTimeoutException"] {
+        proxy.reset_counts();
+        proxy.fail_next("GenerateDataKey", code, 1);
+        provider
+            .generate(&context)
+            .await
+            .expect("the second attempt passes");
+        assert_eq!(proxy.calls("GenerateDataKey"), 2, "{code}");
+
+        proxy.reset_counts();
+        proxy.fail_next("GenerateDataKey", code, u32::MAX);
+        let err = provider.generate(&context).await.expect_err(code);
+        assert_eq!(
+            err.kind(),
+            ProviderErrorKind::Unavailable,
+            "{code}: {err:?}"
+        );
+        assert_eq!(proxy.calls("GenerateDataKey"), ATTEMPTS, "{code}");
+    }
+}
+
+#[tokio::test]
 async fn refusals_are_classified_and_not_retried() {
     use ProviderErrorKind as Kind;
     let (_moto, proxy, provider) = setup().await;

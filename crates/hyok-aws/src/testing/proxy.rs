@@ -31,8 +31,10 @@ const HOP_HEADERS: [header::HeaderName; 4] = [
 ///
 /// It counts every KMS call by operation, and answers the calls chosen with
 /// [`fail_next`](KmsProxy::fail_next) itself with AWS's error shape: HTTP
-/// 400, header `X-Amzn-ErrorType: <code>`, JSON body
-/// `{"__type": "<code>", "message": "…"}`. Injected answers count as calls.
+/// 400 (500 or 503 for `KMSInternalException`, `KeyUnavailableException`
+/// and `DependencyTimeoutException`), header `X-Amzn-ErrorType: <code>`,
+/// JSON body `{"__type": "<code>", "message": "…"}`. Injected answers count
+/// as calls.
 /// Stops when dropped.
 #[derive(Debug)]
 pub struct KmsProxy {
@@ -231,11 +233,17 @@ async fn relay_answer(answer: reqwest::Response) -> Response {
     response
 }
 
-/// AWS's JSON-protocol error shape for `code`.
+/// AWS's JSON-protocol error shape for `code`, with the HTTP status KMS
+/// gives it: 500 or 503 for its own faults, 400 for the rest.
 fn aws_error(code: &str) -> Response {
+    let status = match code {
+        "KMSInternalException" | "KeyUnavailableException" => StatusCode::INTERNAL_SERVER_ERROR,
+        "DependencyTimeoutException" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
     let body = serde_json::json!({ "__type": code, "message": "injected by the test proxy" });
     let mut response = Response::new(Body::from(Bytes::from(body.to_string())));
-    *response.status_mut() = StatusCode::BAD_REQUEST;
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
