@@ -285,14 +285,36 @@ impl From<ProviderError> for ApiError {
             err.message()
         );
         let error = ApiError::new(code).log_detail(detail);
-        match code {
+        match (code, hint(code)) {
             // An answer we do not understand may carry anything: keep it in the log.
-            ErrorCode::KmsUnexpected => {
+            (ErrorCode::KmsUnexpected, _) => {
                 error.appended("The KMS answered in an unexpected way; the server log has details")
             }
-            _ => error.appended(err.message()),
+            (_, Some(hint)) => error.appended(format!("{}; {hint}", err.message())),
+            (_, None) => error.appended(err.message()),
         }
     }
+}
+
+/// What a person can do about a KMS failure, beside the provider's message.
+fn hint(code: ErrorCode) -> Option<&'static str> {
+    Some(match code {
+        ErrorCode::KmsUnavailable => {
+            "check the endpoint and that this server can reach the KMS, then try again"
+        }
+        ErrorCode::KmsTimedOut => "the KMS or the network is slow; try again",
+        ErrorCode::KmsThrottled => "try again in a few seconds",
+        ErrorCode::InvalidCredentials => {
+            "check the access key and secret key (aws), or the user, fingerprint and private key (oci)"
+        }
+        ErrorCode::AccessDenied => {
+            "allow these credentials to describe the master key and to encrypt and decrypt with it"
+        }
+        ErrorCode::KeysUnavailable => {
+            "the configured master key no longer unwraps the data keys; restore access to it"
+        }
+        _ => return None,
+    })
 }
 
 fn code_of_kind(kind: ProviderErrorKind) -> ErrorCode {

@@ -423,7 +423,8 @@ async fn kms_failures_have_their_own_numbers() {
     let body = h
         .expect_error(create(), StatusCode::BAD_GATEWAY, 9645)
         .await;
-    assert!(!body["messageAppendedText"].as_str().unwrap().is_empty());
+    let appended = body["messageAppendedText"].as_str().unwrap();
+    assert!(appended.contains("can reach the KMS"), "{appended}");
     assert_eq!(h.check().await["hyokenabled"], false);
     h.aws.set_down(false);
 
