@@ -4,11 +4,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 
 use crate::aead::TAG_LEN;
+use crate::clock;
 use crate::dek::Dek;
 use crate::error::{LifecycleError, RecordError, StoreError};
 use crate::keyring::{KeyState, KeyVersion, Keyring};
@@ -208,6 +209,7 @@ impl Engine {
         master: Arc<LocalMasterKey>,
         store: Arc<dyn StateStore>,
     ) -> Result<Engine, OpenError> {
+        clock::start();
         let local = Arc::new(LocalProvider::new(master));
         let state = match blocking_load(&store).await? {
             Some(state) => state,
@@ -263,7 +265,7 @@ impl Engine {
     ) -> Result<(), RecordError> {
         let keys = self.inner.keys.load();
         let key = keys.primary()?;
-        key.take_use(Instant::now())?;
+        key.take_use(clock::now())?;
         seal_into(key, plaintext, aad, out)
     }
 
@@ -275,7 +277,7 @@ impl Engine {
         buf.copy_within(..len, HEADER_LEN);
         let keys = self.inner.keys.load();
         let sealed = keys.primary().and_then(|key| {
-            key.take_use(Instant::now())?;
+            key.take_use(clock::now())?;
             key.seal(buf, aad)
         });
         match sealed {
@@ -295,7 +297,7 @@ impl Engine {
     pub fn encrypt_batch(&self, items: &[(&[u8], &[u8])]) -> Result<Vec<Vec<u8>>, RecordError> {
         let keys = self.inner.keys.load();
         let key = keys.primary()?;
-        let now = Instant::now();
+        let now = clock::now();
         items
             .iter()
             .map(|(plaintext, aad)| {
@@ -312,7 +314,7 @@ impl Engine {
         let header = Header::parse(record)?;
         let keys = self.inner.keys.load();
         let key = self.key_for(&keys, header.version)?;
-        key.take_use(Instant::now())?;
+        key.take_use(clock::now())?;
         open_to_vec(key, &header, record, aad)
     }
 
@@ -327,14 +329,14 @@ impl Engine {
         let header = Header::parse(record)?;
         let keys = self.inner.keys.load();
         let key = self.key_for(&keys, header.version)?;
-        key.take_use(Instant::now())?;
+        key.take_use(clock::now())?;
         open_in_place(key, &header, record, aad)
     }
 
     /// Decrypts many records under one key-set lookup.
     pub fn decrypt_batch(&self, items: &[(&[u8], &[u8])]) -> Result<Vec<Vec<u8>>, RecordError> {
         let keys = self.inner.keys.load();
-        let now = Instant::now();
+        let now = clock::now();
         items
             .iter()
             .map(|(record, aad)| {
@@ -354,7 +356,7 @@ impl Engine {
         let primary = keyring.primary().map_or(0, |v| v.version);
         let keys_available = keys
             .get(primary)
-            .is_some_and(|key| Instant::now() < key.expires_at);
+            .is_some_and(|key| clock::now() < key.expires_at);
         Status {
             hyok_enabled: current.state.provider.is_some(),
             provider: current.provider.describe(),
@@ -602,7 +604,7 @@ impl Engine {
     }
 
     fn live_key(&self, version: u32, dek: Dek) -> LiveKey {
-        let expires_at = Instant::now() + self.inner.options.key_max_age;
+        let expires_at = clock::now() + self.inner.options.key_max_age;
         LiveKey::new(
             version,
             dek,
@@ -618,7 +620,7 @@ impl Engine {
         let current = self.inner.current.load_full();
         let keyring = &current.state.keyring;
         let margin = self.inner.options.key_max_age / 4;
-        let now = Instant::now();
+        let now = clock::now();
         let mut first_error = None;
         let mut live = Vec::with_capacity(keyring.versions.len());
 

@@ -7,11 +7,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
 use crate::aead::{Cipher, TAG_LEN};
+use crate::clock::Instant;
 use crate::dek::Dek;
 use crate::engine::LimitPolicy;
 use crate::error::RecordError;
@@ -76,7 +77,7 @@ impl LiveKey {
     }
 
     /// Whether the key is past, or within `margin` of, its bounds.
-    pub(crate) fn is_stale(&self, now: Instant, margin: std::time::Duration) -> bool {
+    pub(crate) fn is_stale(&self, now: Instant, margin: Duration) -> bool {
         let uses = self.uses.load(Ordering::Relaxed);
         now + margin >= self.expires_at || uses >= self.bounds.max_uses - self.bounds.max_uses / 4
     }

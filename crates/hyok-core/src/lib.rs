@@ -70,7 +70,10 @@
 //! 5 minutes by default) and a use bound ([`EngineOptions::key_max_uses`]).
 //! Past either bound the hot path refuses with [`RecordError::KeyUnavailable`]
 //! until [`Engine::refresh`] unwraps the key again through the provider;
-//! [`Engine::spawn_refresher`] does that ahead of the bounds. So a revoked
+//! [`Engine::spawn_refresher`] does that ahead of the bounds. The hot path
+//! reads a coarse clock (`quanta`'s recent time, advanced every 5 ms by one
+//! background thread per process) rather than the system clock, so the age
+//! bound holds to within 5 ms. So a revoked
 //! master key takes effect within the age bound, and nothing ever falls back
 //! to another key or to plaintext.
 //!
@@ -104,6 +107,7 @@
 
 mod aead;
 mod b64;
+mod clock;
 pub mod dek;
 pub mod engine;
 pub mod error;
