@@ -305,7 +305,7 @@ fn hint(code: ErrorCode) -> Option<&'static str> {
         ErrorCode::KmsTimedOut => "the KMS or the network is slow; try again",
         ErrorCode::KmsThrottled => "try again in a few seconds",
         ErrorCode::InvalidCredentials => {
-            "check the access key and secret key (aws), or the user, fingerprint and private key (oci)"
+            "check the access and secret key (aws), or the user, fingerprint and private key (oci)"
         }
         ErrorCode::AccessDenied => {
             "allow these credentials to describe the master key and to encrypt and decrypt with it"

@@ -11,7 +11,7 @@
 //! | POST | `/api/arsys/v1.0/kmsconfig/create` | multipart form; turns HYOK on |
 //! | POST | `/api/arsys/v1.0/kmsconfig/update` | multipart form; moves to a new configuration |
 //! | POST | `/api/arsys/v1.0/dek/rotate` | a new primary data key |
-//! | GET | `/api/arsys/v1.0/kmsconfig/get`, `/api/arsys/v1.0/kmsconfig` | the configuration without secrets |
+//! | GET | `/api/arsys/v1.0/kmsconfig/get` (also `…/kmsconfig`) | the configuration, no secrets |
 //!
 //! Every endpoint but login needs a token (cookie `AR-JWT=<token>` or header
 //! `Authorization: AR-JWT <token>`), and every POST but login needs the

@@ -84,7 +84,8 @@ async fn documented_requests() {
     );
 
     let updated = shell(
-        "cd \"$KEY_DIR\" && curl --location --request POST \"http://$HOST/api/arsys/v1.0/kmsconfig/update\" \
+        "cd \"$KEY_DIR\" && \
+         curl --location --request POST \"http://$HOST/api/arsys/v1.0/kmsconfig/update\" \
          --header 'X-Requested-By: XMLHttpRequest' \
          --header \"Cookie: _cacheId=9; AR-JWT=$TOKEN; route=abc; onbmc_pool=x\" \
          --form 'provider=\"oci\"' \

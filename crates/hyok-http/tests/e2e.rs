@@ -296,3 +296,48 @@ async fn oci_lifecycle_against_the_test_server() {
     server.stop();
     assert_no_secret(&server.log(), &[pem_canary(), support::ADMIN_PASSWORD]);
 }
+
+#[test]
+fn serves_tls_from_a_certificate_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args([
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let tls = ["--tls-cert", cert, "--tls-key", key];
+    let mut server = Server::start_with(&dir.path().join("data"), &[], &tls);
+
+    let url = format!("https://localhost:{}/api/jwt/login", server.port);
+    let form = format!("username=admin&password={}", support::ADMIN_PASSWORD);
+    let reply = curl(&["--cacert", cert, "-X", "POST", &url, "-d", &form]);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(server.log().contains("listening on https://"));
+    server.stop();
+}

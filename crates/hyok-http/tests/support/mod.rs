@@ -25,23 +25,31 @@ pub(crate) struct Server {
     data_dir: PathBuf,
     log: PathBuf,
     env: Vec<(String, String)>,
+    args: Vec<String>,
 }
 
 impl Server {
     /// Starts `hyok serve --listen 127.0.0.1:0` over `data_dir` with extra
     /// environment `env`, and waits until its log names the port.
     pub(crate) fn start(data_dir: &Path, env: &[(&str, &str)]) -> Server {
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let log = data_dir.with_extension(format!("{}.log", unique()));
+        Server::start_with(data_dir, env, &[])
+    }
+
+    /// Starts the server with extra `serve` arguments.
+    pub(crate) fn start_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
+        let owned = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
         let mut server = Server {
             child: None,
             port: 0,
             data_dir: data_dir.to_owned(),
-            log,
-            env,
+            log: data_dir.with_extension(format!("{}.log", unique())),
+            env: owned(env),
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
         };
         server.spawn();
         server
@@ -138,6 +146,7 @@ impl Server {
         let already = self.log().len();
         let child = Command::new(env!("CARGO_BIN_EXE_hyok"))
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(&self.args)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .env("HYOK_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -160,8 +169,9 @@ impl Server {
         while Instant::now() < deadline {
             let log = self.log();
             let fresh = &log[skip.min(log.len())..];
-            if let Some(at) = fresh.find("listening on http://127.0.0.1:") {
-                let rest = &fresh[at + "listening on http://127.0.0.1:".len()..];
+            let announced = fresh.find("listening on ").map(|at| &fresh[at..]);
+            if let Some(rest) = announced.and_then(|line| line.split_once("://127.0.0.1:")) {
+                let rest = rest.1;
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                 return digits.parse().unwrap();
             }
