@@ -60,25 +60,37 @@ static FIXTURE: OnceLock<Fixture> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let fixture = FIXTURE.get_or_init(Fixture::new);
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let (content_type, body) = match rest.iter().position(|&b| b == b'\n') {
         Some(at) => (&rest[..at], &rest[at + 1..]),
         None => (&rest[..0], rest),
     };
 
-    let side = if flags & 1 == 0 { &fixture.off } else { &fixture.on };
+    let side = if flags & 1 == 0 {
+        &fixture.off
+    } else {
+        &fixture.on
+    };
     let request = side.request(flags, content_type, body);
     let (status, answer) = fixture.runtime.block_on(async {
         let response = side.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
-        (status, response.into_body().collect().await.unwrap().to_bytes())
+        (
+            status,
+            response.into_body().collect().await.unwrap().to_bytes(),
+        )
     });
     check(status, &answer);
 });
 
 impl Fixture {
     fn new() -> Fixture {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let off = runtime.block_on(Side::new(false));
         let on = runtime.block_on(Side::new(true));
         Fixture { runtime, off, on }
@@ -94,7 +106,9 @@ impl Side {
         let oci = MemoryFactory::new("oci", OCI_FIELDS);
         aws.add_key(KEY_ID);
         oci.add_key(KEY_ID);
-        let registry = ProviderRegistry::new().with(Arc::new(aws)).with(Arc::new(oci));
+        let registry = ProviderRegistry::new()
+            .with(Arc::new(aws))
+            .with(Arc::new(oci));
         let options = EngineOptions::new(dir.path()).registry(registry.clone());
         let engine = Engine::open(options).await.unwrap();
         if on {
@@ -108,7 +122,11 @@ impl Side {
         let auth = Authenticator::in_memory("admin", &SecretString::from("pw")).unwrap();
         let token = auth.issue();
         let app = router(AppState::new(engine, registry, auth));
-        Side { app, token, _dir: dir }
+        Side {
+            app,
+            token,
+            _dir: dir,
+        }
     }
 
     /// Flag bits: 1 HYOK on; 2 `update` instead of `create`; 4 no
@@ -144,7 +162,12 @@ impl Side {
 }
 
 fn check(status: StatusCode, answer: &[u8]) {
-    assert_ne!(status, StatusCode::INTERNAL_SERVER_ERROR, "{}", String::from_utf8_lossy(answer));
+    assert_ne!(
+        status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        String::from_utf8_lossy(answer)
+    );
     let json: serde_json::Value = serde_json::from_slice(answer).expect("every answer is JSON");
     if status.is_success() {
         assert_eq!(json["status"], "success");

@@ -55,6 +55,7 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::routing::{get, post};
 use hyok_core::{Engine, ProviderRegistry};
+use tokio::sync::Semaphore;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -85,6 +86,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most requests served at once; more wait their turn.
 pub const CONCURRENCY_LIMIT: usize = 512;
 
+/// Most password checks at once: each argon2 check takes 19 MiB and tens of
+/// milliseconds, so a flood of logins must queue rather than exhaust memory.
+pub const LOGIN_CONCURRENCY: usize = 2;
+
 /// What the handlers share: the engine, the provider registry (for the form
 /// fields of each provider) and the authenticator.
 #[derive(Debug, Clone)]
@@ -97,18 +102,22 @@ struct Inner {
     engine: Engine,
     registry: ProviderRegistry,
     auth: Authenticator,
+    login_slots: Semaphore,
 }
 
 impl AppState {
     /// State over `engine`; `registry` must be the one the engine was opened
     /// with.
     pub fn new(engine: Engine, registry: ProviderRegistry, auth: Authenticator) -> AppState {
+        let login_slots = Semaphore::new(LOGIN_CONCURRENCY);
+        let inner = Inner {
+            engine,
+            registry,
+            auth,
+            login_slots,
+        };
         AppState {
-            inner: Arc::new(Inner {
-                engine,
-                registry,
-                auth,
-            }),
+            inner: Arc::new(inner),
         }
     }
 
@@ -123,6 +132,10 @@ impl AppState {
 
     fn auth(&self) -> &Authenticator {
         &self.inner.auth
+    }
+
+    fn login_slots(&self) -> &Semaphore {
+        &self.inner.login_slots
     }
 }
 

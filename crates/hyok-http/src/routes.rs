@@ -151,6 +151,12 @@ pub(crate) async fn login(
 ) -> Result<Response, ApiError> {
     let Form(form) = form.map_err(form_error)?;
 
+    let internal = |err: String| ApiError::new(ErrorCode::Internal).log_detail(err);
+    let _slot = state
+        .login_slots()
+        .acquire()
+        .await
+        .map_err(|err| internal(err.to_string()))?;
     let checker = state.clone();
     let ok = tokio::task::spawn_blocking(move || {
         checker
@@ -158,7 +164,7 @@ pub(crate) async fn login(
             .check_password(&form.username, &form.password)
     })
     .await
-    .map_err(|err| ApiError::new(ErrorCode::Internal).log_detail(err.to_string()))?;
+    .map_err(|err| internal(err.to_string()))?;
     if !ok {
         return Err(ApiError::new(ErrorCode::LoginFailed));
     }
