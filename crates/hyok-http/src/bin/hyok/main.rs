@@ -31,6 +31,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs the REST server.
+    ///
+    /// The admin password comes from HYOK_ADMIN_PASSWORD; without it, the
+    /// first start generates one, shows it once on stderr and keeps only its
+    /// hash in the data directory.
     Serve(serve::ServeArgs),
     /// Encrypts stdin into one record on stdout (base64 and a newline unless --raw).
     Encrypt(records::RecordArgs),
