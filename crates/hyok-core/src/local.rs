@@ -9,7 +9,7 @@
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -209,7 +209,7 @@ fn read_key(path: &Path) -> Result<Zeroizing<[u8; 32]>, StoreError> {
 }
 
 fn create_key(dir: &Path, path: &Path) -> Result<(), StoreError> {
-    fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    create_private_dir(dir)?;
     let mut key = Zeroizing::new([0u8; 32]);
     getrandom::fill(key.as_mut()).expect("the OS random number generator failed");
 
@@ -222,6 +222,16 @@ fn create_key(dir: &Path, path: &Path) -> Result<(), StoreError> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(StoreError::io(path, e)),
     }
+}
+
+/// Creates `dir` (and missing parents) with mode 0700 if it does not exist.
+/// An existing directory keeps its mode: the operator may have chosen it.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| StoreError::io(dir, e))
 }
 
 /// A unique temporary name in `dir` for writing `name`.
@@ -264,6 +274,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let key = LocalMasterKey::load_or_create(dir.path()).unwrap();
         conformance(&LocalProvider::new(Arc::new(key))).await;
+    }
+
+    #[test]
+    fn new_data_directory_is_private() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("hyok-data");
+        LocalMasterKey::load_or_create(&dir).unwrap();
+        let mode = fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     #[tokio::test]

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 
 use crate::error::StoreError;
 use crate::keyring::Keyring;
-use crate::local::{LocalMasterKey, sync_dir, temp_path, write_private};
+use crate::local::{LocalMasterKey, create_private_dir, sync_dir, temp_path, write_private};
 use crate::provider::ProviderConfig;
 
 /// Name of the state file in the data directory.
@@ -138,7 +138,7 @@ impl StateStore for FileStore {
     }
 
     fn lock(&self) -> Result<Box<dyn StoreGuard>, StoreError> {
-        fs::create_dir_all(&self.dir).map_err(|e| StoreError::io(&self.dir, e))?;
+        create_private_dir(&self.dir)?;
         let path = self.dir.join(LOCK_FILE);
         let file = fs::OpenOptions::new()
             .create(true)

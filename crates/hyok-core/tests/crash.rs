@@ -65,10 +65,9 @@ fn verify(dir: &Path) -> usize {
         .expect("the state loads after a kill");
     let log = fs::read_to_string(dir.join("records.log")).unwrap_or_default();
     let mut count = 0;
-    // Only whole lines: the last piece may have been cut by the kill.
-    let whole = log.rsplit_once('\n').map_or("", |(whole, _)| whole);
-    for line in whole.lines() {
-        let Some((aad, hex)) = line.split_once(' ') else {
+    // Only whole lines: a line the kill cut short lacks its end mark.
+    for line in log.lines() {
+        let Some((aad, hex)) = line.strip_suffix(" .").and_then(|l| l.split_once(' ')) else {
             continue;
         };
         let Some(record) = unhex(hex) else { continue };
@@ -113,7 +112,9 @@ fn writer(dir: PathBuf) {
             }
             let aad = format!("pid{}-step{step}", std::process::id());
             let record = engine.encrypt(aad.as_bytes(), aad.as_bytes()).unwrap();
-            writeln!(log, "{aad} {}", hex(&record)).unwrap();
+            // One write per line, so a kill cuts at most the line in progress.
+            let line = format!("\n{aad} {} .\n", hex(&record));
+            log.write_all(line.as_bytes()).unwrap();
             log.sync_data().unwrap();
         }
     });
