@@ -614,6 +614,18 @@ impl Engine {
         )
     }
 
+    /// Unwraps one stored version through the current provider.
+    async fn unwrap_live(
+        &self,
+        current: &Current,
+        stored: &KeyVersion,
+    ) -> Result<Arc<LiveKey>, ProviderError> {
+        let provider = &current.provider;
+        let context = current.state.keyring.context(stored.version);
+        let dek = provider.unwrap(&stored.wrapped, &context).await?;
+        Ok(Arc::new(self.live_key(stored.version, dek)))
+    }
+
     /// Unwraps every version of the current keyring that is missing or near
     /// its bounds, and publishes the new key set.
     async fn load_keys(&self) -> Result<(), LifecycleError> {
@@ -626,22 +638,28 @@ impl Engine {
 
         for stored in &keyring.versions {
             let key = (stored.version, stored.wrapped.as_bytes().to_vec());
-            if let Some(existing) = self.inner.cache.get(&key).await
-                && existing.is_stale(now, margin)
-            {
-                self.inner.cache.invalidate(&key).await;
-            }
-            let context = keyring.context(stored.version);
-            let provider = current.provider.clone();
-            let wrapped = stored.wrapped.clone();
-            let loaded = self
-                .inner
-                .cache
-                .try_get_with(key, async move {
-                    let dek = provider.unwrap(&wrapped, &context).await?;
-                    Ok::<_, ProviderError>(Arc::new(self.live_key(stored.version, dek)))
-                })
-                .await;
+            let cached = self.inner.cache.get(&key).await;
+            let loaded = match cached {
+                Some(cached) if !cached.is_stale(now, margin) => Ok(cached),
+                // Near its bound: unwrap again ahead of time. If the provider
+                // does not answer, the old key serves on until it expires.
+                Some(cached) => match self.unwrap_live(&current, stored).await {
+                    Ok(fresh) => {
+                        self.inner.cache.insert(key, fresh.clone()).await;
+                        Ok(fresh)
+                    }
+                    Err(err) => {
+                        live.extend(Some(cached).filter(|k| now < k.expires_at));
+                        Err(Arc::new(err))
+                    }
+                },
+                None => {
+                    self.inner
+                        .cache
+                        .try_get_with(key, self.unwrap_live(&current, stored))
+                        .await
+                }
+            };
             match loaded {
                 Ok(key) => live.push(key),
                 Err(err) => {

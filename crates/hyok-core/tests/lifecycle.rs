@@ -406,3 +406,23 @@ async fn in_place_and_batch_forms_agree() {
         Err(RecordError::Authentication)
     );
 }
+
+#[tokio::test]
+async fn a_key_near_its_bound_serves_on_through_an_outage_until_it_expires() {
+    let fx = Fixture::new();
+    let options = fx.options().key_max_age(Duration::from_secs(2));
+    let engine = Engine::open(options).await.unwrap();
+    engine.create_provider(aws("key-a")).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    fx.kms.set_down(true);
+    assert!(engine.refresh().await.is_err(), "the early unwrap fails");
+    engine
+        .encrypt(b"x", b"")
+        .expect("the old key serves until its bound");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        engine.encrypt(b"x", b""),
+        Err(RecordError::KeyUnavailable(1))
+    );
+}
