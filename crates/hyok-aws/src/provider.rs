@@ -221,16 +221,23 @@ fn check_metadata(metadata: &KeyMetadata) -> Result<(), ProviderError> {
         let state = metadata.key_state().map_or("unknown", KeyState::as_str);
         return Err(ProviderError::new(
             ProviderErrorKind::KeyDisabled,
-            format!("the key is disabled or not usable (state {state}): enable it in AWS KMS"),
+            format!(
+                "the key is not usable (state {state}): enable it, or cancel its deletion, \
+                 in AWS KMS"
+            ),
         ));
     }
     let usage_ok = metadata.key_usage() == Some(&KeyUsageType::EncryptDecrypt);
     let spec_ok = metadata.key_spec() == Some(&KeySpec::SymmetricDefault);
     if !usage_ok || !spec_ok {
+        let spec = metadata.key_spec().map_or("unknown", KeySpec::as_str);
+        let usage = metadata.key_usage().map_or("unknown", KeyUsageType::as_str);
         return Err(ProviderError::new(
             ProviderErrorKind::WrongKeyUsage,
-            "the master key is not a symmetric encryption key \
-             (key spec SYMMETRIC_DEFAULT, key usage ENCRYPT_DECRYPT)",
+            format!(
+                "the master key has key spec {spec} and usage {usage}; hyok needs a \
+                 SYMMETRIC_DEFAULT key with usage ENCRYPT_DECRYPT"
+            ),
         ));
     }
     Ok(())

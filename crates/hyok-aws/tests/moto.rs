@@ -121,7 +121,7 @@ async fn refuses_a_disabled_key() {
         .await
         .expect_err("disabled key");
     assert_eq!(err.kind(), ProviderErrorKind::KeyDisabled, "{err:?}");
-    assert!(err.message().starts_with("the key is disabled"), "{err}");
+    assert!(err.message().contains("(state Disabled)"), "{err}");
 }
 
 /// Key id, key ARN, alias name, alias ARN.

@@ -44,6 +44,7 @@ pub struct EngineOptions {
     pub(crate) key_max_uses: u64,
     pub(crate) subkey_limit: u64,
     pub(crate) limit_policy: LimitPolicy,
+    pub(crate) create_if_missing: bool,
 }
 
 impl EngineOptions {
@@ -64,6 +65,7 @@ impl EngineOptions {
             key_max_uses: Self::DEFAULT_KEY_MAX_USES,
             subkey_limit: Self::MAX_SUBKEY_LIMIT,
             limit_policy: LimitPolicy::default(),
+            create_if_missing: true,
         }
     }
 
@@ -93,6 +95,16 @@ impl EngineOptions {
         self
     }
 
+    /// Whether [`Engine::open`] creates a new keyring when the data
+    /// directory holds none (the default). Tools that must use existing keys
+    /// set `false`, so that a wrong directory is an error
+    /// ([`StoreError::NotFound`]) rather than a fresh keyring whose records
+    /// nobody else can read.
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.create_if_missing = create;
+        self
+    }
+
     /// Message limit of one instance subkey (at most 2^32) and what to do
     /// when it is reached.
     pub fn subkey_limit(mut self, limit: u64, policy: LimitPolicy) -> Self {
@@ -115,8 +127,8 @@ pub struct Status {
     pub versions: Vec<VersionInfo>,
     /// Whether the primary DEK is unwrapped in memory and usable now.
     pub keys_available: bool,
-    /// The last provider failure while unwrapping, if the keys are not
-    /// available.
+    /// The last failure of the configured provider (unwrapping keys,
+    /// making a new one), cleared by its next success.
     pub last_error: Option<(ProviderErrorKind, String)>,
 }
 
@@ -192,6 +204,10 @@ impl Engine {
     /// fail with [`RecordError::KeyUnavailable`] until the provider answers.
     /// A configuration that no registered factory can build is an error.
     pub async fn open(options: EngineOptions) -> Result<Engine, OpenError> {
+        let state_file = options.data_dir.join(crate::store::STATE_FILE);
+        if !options.create_if_missing && !state_file.exists() {
+            return Err(StoreError::NotFound { path: state_file });
+        }
         let dir = options.data_dir.clone();
         let master = tokio::task::spawn_blocking(move || LocalMasterKey::load_or_create(&dir))
             .await
@@ -363,11 +379,7 @@ impl Engine {
             primary_version: primary,
             versions: keyring.versions.iter().map(version_info).collect(),
             keys_available,
-            last_error: if keys_available {
-                None
-            } else {
-                self.last_error()
-            },
+            last_error: self.last_error(),
         }
     }
 
@@ -417,8 +429,8 @@ impl Engine {
 
         let version = state.keyring.next_version();
         let context = state.keyring.context(version);
-        let (dek, wrapped) = provider.generate(&context).await?;
-        let check = provider.unwrap(&wrapped, &context).await?;
+        let (dek, wrapped) = self.current_call(provider.generate(&context).await)?;
+        let check = self.current_call(provider.unwrap(&wrapped, &context).await)?;
         if check.expose_secret() != dek.expose_secret() {
             return Err(unexpected("the new data key does not unwrap to itself").into());
         }
@@ -506,6 +518,15 @@ impl Engine {
         } else {
             Err(RecordError::UnknownKeyVersion(version))
         }
+    }
+
+    /// Passes on the result of a call to the configured provider, noting a
+    /// failure as its last error.
+    fn current_call<T>(&self, result: Result<T, ProviderError>) -> Result<T, LifecycleError> {
+        result.map_err(|err| {
+            self.set_last_error(Some(&err));
+            LifecycleError::CurrentProvider(err)
+        })
     }
 
     fn last_error(&self) -> Option<(ProviderErrorKind, String)> {
@@ -719,7 +740,10 @@ async fn rewrap(
     };
     for stored in &keyring.versions {
         let context = keyring.context(stored.version);
-        let dek = old.unwrap(&stored.wrapped, &context).await?;
+        let dek = old
+            .unwrap(&stored.wrapped, &context)
+            .await
+            .map_err(LifecycleError::CurrentProvider)?;
         let wrapped = new.wrap(&dek, &context).await?;
         let check = new.unwrap(&wrapped, &context).await?;
         if check.expose_secret() != dek.expose_secret() {

@@ -86,6 +86,11 @@ pub enum StoreError {
     Unseal,
     /// Another writer changed the state since it was read.
     Conflict,
+    /// There is no state to open and the engine was told not to create one.
+    NotFound {
+        /// The state file looked for.
+        path: PathBuf,
+    },
 }
 
 impl StoreError {
@@ -120,6 +125,7 @@ impl fmt::Display for StoreError {
             }
             Self::Unseal => f.write_str("sealed provider secrets do not open"),
             Self::Conflict => f.write_str("the state changed under this writer"),
+            Self::NotFound { path } => write!(f, "no hyok state at {}", path.display()),
         }
     }
 }
@@ -128,9 +134,11 @@ impl StdError for StoreError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Self::Io { source, .. } => Some(source),
-            Self::Corrupt { .. } | Self::UnknownVersion { .. } | Self::Unseal | Self::Conflict => {
-                None
-            }
+            Self::Corrupt { .. }
+            | Self::UnknownVersion { .. }
+            | Self::Unseal
+            | Self::Conflict
+            | Self::NotFound { .. } => None,
         }
     }
 }
@@ -151,8 +159,13 @@ pub enum LifecycleError {
     RetirePrimary(u32),
     /// `retire` of a version the keyring does not hold.
     UnknownVersion(u32),
-    /// The provider refused or failed; see its kind.
+    /// The provider of the configuration being tried (create, update)
+    /// refused or failed; see its kind.
     Provider(ProviderError),
+    /// The configured provider, the one that wraps the keyring now, refused
+    /// or failed: the existing data keys could not be unwrapped (update) or
+    /// no new one could be made (rotate).
+    CurrentProvider(ProviderError),
     /// The state could not be read or written.
     Store(StoreError),
 }
@@ -166,6 +179,7 @@ impl fmt::Display for LifecycleError {
             Self::RetirePrimary(v) => write!(f, "version {v} is primary and cannot be retired"),
             Self::UnknownVersion(v) => write!(f, "no data key version {v}"),
             Self::Provider(err) => write!(f, "provider: {err}"),
+            Self::CurrentProvider(err) => write!(f, "configured provider: {err}"),
             Self::Store(err) => write!(f, "state store: {err}"),
         }
     }
@@ -174,7 +188,7 @@ impl fmt::Display for LifecycleError {
 impl StdError for LifecycleError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Self::Provider(err) => Some(err),
+            Self::Provider(err) | Self::CurrentProvider(err) => Some(err),
             Self::Store(err) => Some(err),
             Self::AlreadyConfigured
             | Self::NotConfigured

@@ -426,3 +426,51 @@ async fn a_key_near_its_bound_serves_on_through_an_outage_until_it_expires() {
         Err(RecordError::KeyUnavailable(1))
     );
 }
+
+#[tokio::test]
+async fn tools_can_refuse_to_create_a_keyring() {
+    let fx = Fixture::new();
+    let err = Engine::open(fx.options().create_if_missing(false))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, hyok_core::StoreError::NotFound { .. }),
+        "{err:?}"
+    );
+    assert!(
+        !fx.dir.path().join("master.key").exists(),
+        "nothing was created"
+    );
+
+    fx.open().await;
+    Engine::open(fx.options().create_if_missing(false))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn failures_of_the_configured_provider_are_told_apart() {
+    let fx = Fixture::new();
+    let engine = fx.open().await;
+    engine.create_provider(aws("key-a")).await.unwrap();
+    fx.kms.set_disabled("key-a", true);
+
+    let err = engine.update_provider(aws("key-b")).await.unwrap_err();
+    assert!(
+        matches!(&err, LifecycleError::CurrentProvider(e) if e.kind() == ProviderErrorKind::KeyDisabled),
+        "the old key failed, not the new one: {err:?}"
+    );
+    let err = engine.rotate().await.unwrap_err();
+    assert!(matches!(err, LifecycleError::CurrentProvider(_)), "{err:?}");
+    let status = engine.status();
+    assert!(status.keys_available, "keys in memory still serve");
+    assert_eq!(status.last_error.unwrap().0, ProviderErrorKind::KeyDisabled);
+
+    fx.kms.set_disabled("key-a", false);
+    engine.rotate().await.unwrap();
+    assert_eq!(
+        engine.status().last_error,
+        None,
+        "cleared by the next success"
+    );
+}

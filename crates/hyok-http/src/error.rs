@@ -271,6 +271,18 @@ impl From<LifecycleError> for ApiError {
             LifecycleError::NotConfigured => ApiError::new(ErrorCode::NotConfigured),
             LifecycleError::HyokNotEnabled => ApiError::new(ErrorCode::HyokNotEnabled),
             LifecycleError::Provider(err) => ApiError::from(err),
+            // The configured KMS failed. Transient failures read as any KMS
+            // failure; a refusal means the existing keys cannot be used.
+            LifecycleError::CurrentProvider(err) if err.kind().is_transient() => {
+                ApiError::from(err)
+            }
+            LifecycleError::CurrentProvider(err) => ApiError::new(ErrorCode::KeysUnavailable)
+                .appended(format!(
+                    "The configured master key refused: {}; fix it in the KMS, \
+                     then try again",
+                    err.message()
+                ))
+                .log_detail(format!("configured provider: {}", err.message())),
             other => ApiError::new(ErrorCode::Internal).log_detail(other.to_string()),
         }
     }
@@ -304,9 +316,6 @@ fn hint(code: ErrorCode) -> Option<&'static str> {
         }
         ErrorCode::KmsTimedOut => "the KMS or the network is slow; try again",
         ErrorCode::KmsThrottled => "try again in a few seconds",
-        ErrorCode::InvalidCredentials => {
-            "check the access and secret key (aws), or the user, fingerprint and private key (oci)"
-        }
         ErrorCode::AccessDenied => {
             "allow these credentials to describe the master key and to encrypt and decrypt with it"
         }

@@ -643,3 +643,25 @@ async fn check_reports_provider_health_when_the_kms_is_down() {
     );
     assert!(check["keysAvailable"].is_boolean());
 }
+
+#[tokio::test]
+async fn a_refusing_configured_key_is_not_blamed_on_the_new_one() {
+    let h = Harness::new().await;
+    h.json(h.form("/kmsconfig/create", &aws_form("alias/hyok-1")))
+        .await;
+    h.aws.set_disabled("alias/hyok-1", true);
+
+    let update = h.form("/kmsconfig/update", &aws_form("alias/hyok-2"));
+    let body = h
+        .expect_error(update, StatusCode::SERVICE_UNAVAILABLE, 9648)
+        .await;
+    let appended = body["messageAppendedText"].as_str().unwrap();
+    assert!(appended.contains("configured master key"), "{appended}");
+    h.expect_error(
+        h.post("/dek/rotate", Body::empty()),
+        StatusCode::SERVICE_UNAVAILABLE,
+        9648,
+    )
+    .await;
+    assert_eq!(h.check().await["lastErrorKind"], "key_disabled");
+}

@@ -79,13 +79,24 @@ fn registry() -> ProviderRegistry {
     registry
 }
 
-/// Opens the engine over `data_dir`, creating the state on first use.
-async fn open_engine(data_dir: &std::path::Path) -> Result<(Engine, ProviderRegistry), String> {
+/// Opens the engine over `data_dir`. The server creates the state on first
+/// use (`create`); the record commands only use existing keys, so that a
+/// wrong directory is an error rather than a new keyring.
+async fn open_engine(
+    data_dir: &std::path::Path,
+    create: bool,
+) -> Result<(Engine, ProviderRegistry), String> {
     let registry = registry();
-    let options = EngineOptions::new(data_dir).registry(registry.clone());
-    let engine = Engine::open(options)
-        .await
-        .map_err(|err| format!("cannot open the state in {}: {err}", data_dir.display()))?;
+    let options = EngineOptions::new(data_dir)
+        .registry(registry.clone())
+        .create_if_missing(create);
+    let engine = Engine::open(options).await.map_err(|err| match err {
+        hyok_core::StoreError::NotFound { .. } => format!(
+            "no keys in {}: start `hyok serve` there first, or pass --data-dir",
+            data_dir.display()
+        ),
+        err => format!("cannot open the state in {}: {err}", data_dir.display()),
+    })?;
     Ok((engine, registry))
 }
 

@@ -24,7 +24,7 @@ pub(crate) struct RecordArgs {
 /// Reads plaintext from stdin and writes the record.
 pub(crate) async fn encrypt(data_dir: &Path, args: &RecordArgs) -> Result<(), String> {
     let plaintext = Zeroizing::new(read_stdin()?);
-    let (engine, _) = crate::open_engine(data_dir).await?;
+    let (engine, _) = crate::open_engine(data_dir, false).await?;
 
     let record = engine
         .encrypt(&plaintext, args.aad.as_bytes())
@@ -48,7 +48,7 @@ pub(crate) async fn decrypt(data_dir: &Path, args: &RecordArgs) -> Result<(), St
             .decode(text)
             .map_err(|_| "stdin is not a base64 record (use --raw for bytes)")?
     };
-    let (engine, _) = crate::open_engine(data_dir).await?;
+    let (engine, _) = crate::open_engine(data_dir, false).await?;
 
     let plaintext = Zeroizing::new(
         engine

@@ -44,7 +44,7 @@ pub(crate) struct ServeArgs {
 pub(crate) async fn run(data_dir: &Path, args: ServeArgs) -> Result<(), String> {
     init_logging();
 
-    let (engine, registry) = crate::open_engine(data_dir).await?;
+    let (engine, registry) = crate::open_engine(data_dir, true).await?;
     let auth = open_auth(data_dir, &args.admin_user)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
