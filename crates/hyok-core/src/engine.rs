@@ -13,7 +13,7 @@ use crate::clock;
 use crate::dek::Dek;
 use crate::error::{LifecycleError, RecordError, StoreError};
 use crate::keyring::{KeyState, KeyVersion, Keyring};
-use crate::keys::{Bounds, KeySet, LiveKey};
+use crate::keys::{Bounds, Exhausted, KeySet, LiveKey, Subkey};
 use crate::local::{LocalMasterKey, LocalProvider};
 use crate::provider::{
     Provider, ProviderConfig, ProviderError, ProviderErrorKind, ProviderInfo, ProviderRegistry,
@@ -239,7 +239,6 @@ impl Engine {
         let bounds = Bounds {
             max_uses: options.key_max_uses,
             subkey_limit: options.subkey_limit,
-            policy: options.limit_policy,
         };
         let cache = moka::future::Cache::builder()
             .max_capacity(4096)
@@ -279,10 +278,20 @@ impl Engine {
         aad: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), RecordError> {
-        let keys = self.inner.keys.load();
-        let key = keys.primary()?;
-        key.take_use(clock::now())?;
-        seal_into(key, plaintext, aad, out)
+        let start = out.len();
+        out.reserve(plaintext.len() + OVERHEAD);
+        out.extend_from_slice(&[0u8; HEADER_LEN]);
+        out.extend_from_slice(plaintext);
+        match self.seal_record(&mut out[start..], aad) {
+            Ok(tag) => {
+                out.extend_from_slice(&tag);
+                Ok(())
+            }
+            Err(err) => {
+                out.truncate(start);
+                Err(err)
+            }
+        }
     }
 
     /// Encrypts the plaintext in `buf` in place: `buf` becomes the record.
@@ -291,12 +300,7 @@ impl Engine {
         buf.reserve(OVERHEAD);
         buf.resize(len + HEADER_LEN, 0);
         buf.copy_within(..len, HEADER_LEN);
-        let keys = self.inner.keys.load();
-        let sealed = keys.primary().and_then(|key| {
-            key.take_use(clock::now())?;
-            key.seal(buf, aad)
-        });
-        match sealed {
+        match self.seal_record(buf, aad) {
             Ok(tag) => {
                 buf.extend_from_slice(&tag);
                 Ok(())
@@ -309,19 +313,11 @@ impl Engine {
         }
     }
 
-    /// Encrypts many records under one key lookup.
+    /// Encrypts many records.
     pub fn encrypt_batch(&self, items: &[(&[u8], &[u8])]) -> Result<Vec<Vec<u8>>, RecordError> {
-        let keys = self.inner.keys.load();
-        let key = keys.primary()?;
-        let now = clock::now();
         items
             .iter()
-            .map(|(plaintext, aad)| {
-                key.take_use(now)?;
-                let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD);
-                seal_into(key, plaintext, aad, &mut out)?;
-                Ok(out)
-            })
+            .map(|(plaintext, aad)| self.encrypt(plaintext, aad))
             .collect()
     }
 
@@ -331,7 +327,7 @@ impl Engine {
         let keys = self.inner.keys.load();
         let key = self.key_for(&keys, header.version)?;
         key.take_use(clock::now())?;
-        open_to_vec(key, &header, record, aad)
+        open_to_vec(&keys, key, &header, record, aad)
     }
 
     /// Decrypts `record` in the caller's buffer and returns the plaintext,
@@ -346,7 +342,11 @@ impl Engine {
         let keys = self.inner.keys.load();
         let key = self.key_for(&keys, header.version)?;
         key.take_use(clock::now())?;
-        open_in_place(key, &header, record, aad)
+        let len = record.len() - OVERHEAD;
+        let (body, tag) = record[HEADER_LEN..].split_at_mut(len);
+        let tag: &[u8; TAG_LEN] = (&*tag).try_into().expect("16 bytes");
+        key.open(keys.sealer_for(header.version), &header, aad, body, tag)?;
+        Ok(body)
     }
 
     /// Decrypts many records under one key-set lookup.
@@ -359,7 +359,7 @@ impl Engine {
                 let header = Header::parse(record)?;
                 let key = self.key_for(&keys, header.version)?;
                 key.take_use(now)?;
-                open_to_vec(key, &header, record, aad)
+                open_to_vec(&keys, key, &header, record, aad)
             })
             .collect()
     }
@@ -508,6 +508,38 @@ impl Engine {
         })
     }
 
+    /// Seals `record[HEADER_LEN..]` under the primary key and this
+    /// instance's subkey, writing the header; returns the tag. At the subkey
+    /// limit, derives a fresh subkey or refuses, as configured.
+    fn seal_record(&self, record: &mut [u8], aad: &[u8]) -> Result<[u8; TAG_LEN], RecordError> {
+        loop {
+            let keys = self.inner.keys.load();
+            let (key, sealer) = keys.sealing()?;
+            key.take_use(clock::now())?;
+            match sealer.seal(key, record, aad) {
+                Ok(sealed) => return sealed,
+                Err(Exhausted) if self.inner.options.limit_policy == LimitPolicy::Refuse => {
+                    return Err(RecordError::LimitReached);
+                }
+                Err(Exhausted) => self.replace_sealer(sealer),
+            }
+        }
+    }
+
+    /// Publishes a fresh subkey in place of `exhausted`, unless another
+    /// thread already did. Records under the old one stay readable: their
+    /// salt derives the old subkey again from the DEK.
+    #[cold]
+    fn replace_sealer(&self, exhausted: &Arc<Subkey>) {
+        self.inner
+            .keys
+            .rcu(|current| match current.with_fresh_sealer(exhausted) {
+                Some(fresh) => Arc::new(fresh),
+                None => Arc::clone(current),
+            });
+        tracing::debug!("instance subkey limit reached; derived a new one");
+    }
+
     fn key_for<'k>(&self, keys: &'k KeySet, version: u32) -> Result<&'k Arc<LiveKey>, RecordError> {
         if let Some(key) = keys.get(version) {
             return Ok(key);
@@ -626,13 +658,7 @@ impl Engine {
 
     fn live_key(&self, version: u32, dek: Dek) -> LiveKey {
         let expires_at = clock::now() + self.inner.options.key_max_age;
-        LiveKey::new(
-            version,
-            dek,
-            self.inner.options.algorithm,
-            expires_at,
-            self.inner.bounds,
-        )
+        LiveKey::new(version, dek, expires_at, self.inner.bounds)
     }
 
     /// Unwraps one stored version through the current provider.
@@ -691,10 +717,9 @@ impl Engine {
         }
 
         let primary = keyring.primary().map_or(0, |v| v.version);
-        self.inner.keys.store(Arc::new(KeySet {
-            primary,
-            keys: live,
-        }));
+        let previous = self.inner.keys.load();
+        let set = KeySet::new(primary, live, &previous, self.inner.options.algorithm);
+        self.inner.keys.store(Arc::new(set));
         self.set_last_error(first_error.as_deref());
         match first_error {
             None => Ok(()),
@@ -760,45 +785,9 @@ async fn rewrap(
     Ok(out)
 }
 
-/// Seals `plaintext` into a new record appended to `out`.
-fn seal_into(
-    key: &LiveKey,
-    plaintext: &[u8],
-    aad: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<(), RecordError> {
-    let start = out.len();
-    out.reserve(plaintext.len() + OVERHEAD);
-    out.extend_from_slice(&[0u8; HEADER_LEN]);
-    out.extend_from_slice(plaintext);
-    match key.seal(&mut out[start..], aad) {
-        Ok(tag) => {
-            out.extend_from_slice(&tag);
-            Ok(())
-        }
-        Err(err) => {
-            out.truncate(start);
-            Err(err)
-        }
-    }
-}
-
-/// Opens a whole record in place; returns the plaintext within it.
-fn open_in_place<'a>(
-    key: &LiveKey,
-    header: &Header,
-    record: &'a mut [u8],
-    aad: &[u8],
-) -> Result<&'a mut [u8], RecordError> {
-    let len = record.len() - OVERHEAD;
-    let (body, tag) = record[HEADER_LEN..].split_at_mut(len);
-    let tag: &[u8; TAG_LEN] = (&*tag).try_into().expect("16 bytes");
-    key.open(header, aad, body, tag)?;
-    Ok(body)
-}
-
 /// Opens a record into a new vector holding just the plaintext.
 fn open_to_vec(
+    keys: &KeySet,
     key: &LiveKey,
     header: &Header,
     record: &[u8],
@@ -807,7 +796,7 @@ fn open_to_vec(
     let tag_at = record.len() - TAG_LEN;
     let mut body = record[HEADER_LEN..tag_at].to_vec();
     let tag: &[u8; TAG_LEN] = record[tag_at..].try_into().expect("16 bytes");
-    key.open(header, aad, &mut body, tag)?;
+    key.open(keys.sealer_for(header.version), header, aad, &mut body, tag)?;
     Ok(body)
 }
 
