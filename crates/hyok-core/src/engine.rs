@@ -313,6 +313,24 @@ impl Engine {
         }
     }
 
+    /// Encrypts in a caller-laid frame, without copying: `frame` is
+    /// [`HEADER_LEN`](crate::record::HEADER_LEN) spare bytes, then the
+    /// plaintext, then [`TAG_LEN`](crate::record::TAG_LEN) spare bytes. On
+    /// success the whole frame is the record. On error it is left with the
+    /// plaintext where it was.
+    pub fn encrypt_framed(&self, frame: &mut [u8], aad: &[u8]) -> Result<(), RecordError> {
+        let Some(tag_at) = frame
+            .len()
+            .checked_sub(TAG_LEN)
+            .filter(|&at| at >= HEADER_LEN)
+        else {
+            return Err(RecordError::TooShort);
+        };
+        let (record, tag) = frame.split_at_mut(tag_at);
+        tag.copy_from_slice(&self.seal_record(record, aad)?);
+        Ok(())
+    }
+
     /// Encrypts many records.
     pub fn encrypt_batch(&self, items: &[(&[u8], &[u8])]) -> Result<Vec<Vec<u8>>, RecordError> {
         items

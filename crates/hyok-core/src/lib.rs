@@ -11,7 +11,8 @@
 //!
 //! - [`Engine`]: the one handle an application opens on a data directory.
 //!   Its hot path ([`Engine::encrypt`], [`Engine::decrypt`], the `_in_place`,
-//!   `_into` and `_batch` forms) is synchronous, lock-free for readers and
+//!   `_into` and `_batch` forms, and [`Engine::encrypt_framed`], which seals
+//!   a plaintext laid out with room for header and tag without copying it) is synchronous, lock-free for readers and
 //!   never calls the KMS. Its lifecycle ([`Engine::create_provider`],
 //!   [`Engine::update_provider`], [`Engine::rotate`], [`Engine::retire`],
 //!   [`Engine::refresh`]) is async and is where the provider is called.
@@ -130,5 +131,5 @@ pub use provider::{
     EncryptionContext, FieldSpec, Provider, ProviderConfig, ProviderError, ProviderErrorKind,
     ProviderFactory, ProviderInfo, ProviderRegistry,
 };
-pub use record::{Algorithm, OVERHEAD};
+pub use record::{Algorithm, HEADER_LEN, OVERHEAD, TAG_LEN};
 pub use store::{FileStore, State, StateStore, StoreGuard};

@@ -23,7 +23,7 @@ use hkdf::Hkdf;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use crate::aead::{Cipher, TAG_LEN};
+use crate::aead::Cipher;
 use crate::dek::Dek;
 use crate::error::RecordError;
 
@@ -31,6 +31,8 @@ use crate::error::RecordError;
 pub const FORMAT_VERSION: u8 = 1;
 /// Length of the record header.
 pub const HEADER_LEN: usize = 30;
+/// Length of the tag at the end of a record.
+pub const TAG_LEN: usize = crate::aead::TAG_LEN;
 /// Bytes a record adds to its plaintext: header and tag.
 pub const OVERHEAD: usize = HEADER_LEN + TAG_LEN;
 /// Length of the instance salt.

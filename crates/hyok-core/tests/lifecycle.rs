@@ -474,3 +474,20 @@ async fn failures_of_the_configured_provider_are_told_apart() {
         "cleared by the next success"
     );
 }
+
+#[tokio::test]
+async fn framed_encryption_needs_no_copy() {
+    let fx = Fixture::new();
+    let engine = fx.open().await;
+    let mut frame = vec![0u8; hyok_core::HEADER_LEN];
+    frame.extend_from_slice(b"framed");
+    frame.extend_from_slice(&[0u8; hyok_core::TAG_LEN]);
+    engine.encrypt_framed(&mut frame, b"aad").unwrap();
+    assert_eq!(engine.decrypt(&frame, b"aad").unwrap(), b"framed");
+
+    let mut short = vec![0u8; hyok_core::OVERHEAD - 1];
+    assert_eq!(
+        engine.encrypt_framed(&mut short, b""),
+        Err(RecordError::TooShort)
+    );
+}
