@@ -7,26 +7,14 @@ use std::time::Duration;
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use hyok_core::{Engine, EngineOptions, OVERHEAD};
+use hyok_core::OVERHEAD;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 
 const SIZES: &[usize] = &[16, 64, 256, 1024, 16 * 1024, 1024 * 1024];
 const AAD: &[u8] = b"table/column/row-0000042";
 
-fn engine() -> (tempfile::TempDir, Engine) {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let engine = runtime
-        .block_on(Engine::open(EngineOptions::new(dir.path())))
-        .unwrap();
-    (dir, engine)
-}
-
 fn encrypt(c: &mut Criterion) {
-    let (_dir, engine) = engine();
+    let (_dir, engine) = hyok_benches::local_engine();
     let mut group = c.benchmark_group("encrypt");
     for &size in SIZES {
         let plaintext = vec![0x5au8; size];
@@ -72,7 +60,7 @@ fn encrypt(c: &mut Criterion) {
 }
 
 fn decrypt(c: &mut Criterion) {
-    let (_dir, engine) = engine();
+    let (_dir, engine) = hyok_benches::local_engine();
     let mut group = c.benchmark_group("decrypt");
     for &size in SIZES {
         let record = engine.encrypt(&vec![0x5au8; size], AAD).unwrap();

@@ -12,20 +12,13 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use hyok_core::{Engine, EngineOptions, OVERHEAD};
+use hyok_core::OVERHEAD;
 
 const AAD: &[u8] = b"table/column/row-0000042";
 const ROUNDS: usize = 40;
 
 fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let engine = runtime
-        .block_on(Engine::open(EngineOptions::new(dir.path())))
-        .unwrap();
+    let (_dir, engine) = hyok_benches::local_engine();
     let backend = if cfg!(feature = "ring") {
         "ring"
     } else {

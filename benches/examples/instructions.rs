@@ -16,7 +16,7 @@ use std::hint::black_box;
 
 use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{AeadInOut, KeyInit};
-use hyok_core::{Engine, EngineOptions, OVERHEAD};
+use hyok_core::OVERHEAD;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -29,14 +29,7 @@ fn main() {
     let plaintext = vec![0x5au8; size];
     let aad = b"table/column/row-0000042";
 
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let engine = runtime
-        .block_on(Engine::open(EngineOptions::new(dir.path())))
-        .unwrap();
+    let (_dir, engine) = hyok_benches::local_engine();
     let record = engine.encrypt(&plaintext, aad).unwrap();
     let raw = Aes256Gcm::new(&[7u8; 32].into());
     let mut ct = plaintext.clone();
