@@ -179,6 +179,16 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_no_key_bytes() {
+        let shown = format!("{:?}", version(7));
+        assert_eq!(
+            shown,
+            "KeyVersion { version: 7, created_at: 0, provider: \"local\", \
+             master_key_id: \"k\", state: Primary, wrapped: WrappedDek(1 bytes) }"
+        );
+    }
+
+    #[test]
     fn context_binds_keyring_and_version() {
         let ring = Keyring::new();
         assert_ne!(ring.context(1), ring.context(2));

@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use hyok_core::testing::MemoryFactory;
-use hyok_core::{Engine, EngineOptions, FieldSpec, ProviderRegistry};
+use hyok_core::{Engine, EngineOptions, FieldSpec, ProviderFactory, ProviderRegistry};
 use hyok_http::{AppState, Authenticator, BODY_LIMIT, router};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -21,23 +21,15 @@ const SECRET_CANARY: &str = "CANARY-aws-secret-3f9a";
 const PEM_CANARY: &str = "CANARYpemBODY";
 const BOUNDARY: &str = "hyok-test-boundary";
 
-static AWS_FIELDS: &[FieldSpec] = &[
-    FieldSpec::required("accessKey"),
-    FieldSpec::secret("secretKey"),
-    FieldSpec::required("masterKeyId"),
-    FieldSpec::required("region"),
-    FieldSpec::optional("endpoint"),
-];
+/// The real providers' field lists, so the in-memory KMS takes exactly the
+/// forms that `aws` and `oci` take.
+fn aws_fields() -> &'static [FieldSpec] {
+    hyok_aws::AwsFactory::new().fields()
+}
 
-static OCI_FIELDS: &[FieldSpec] = &[
-    FieldSpec::required("tenantId"),
-    FieldSpec::required("userId"),
-    FieldSpec::required("fingerprint"),
-    FieldSpec::required("cryptoEndpoint"),
-    FieldSpec::required("mgmtEndpoint"),
-    FieldSpec::required("masterKeyId"),
-    FieldSpec::secret("privateKey"),
-];
+fn oci_fields() -> &'static [FieldSpec] {
+    hyok_oci::OciFactory::new().fields()
+}
 
 /// The router over a fresh engine, with a logged-in token.
 struct Harness {
@@ -52,8 +44,8 @@ struct Harness {
 impl Harness {
     async fn new() -> Harness {
         let dir = tempfile::tempdir().unwrap();
-        let aws = MemoryFactory::new("aws", AWS_FIELDS);
-        let oci = MemoryFactory::new("oci", OCI_FIELDS);
+        let aws = MemoryFactory::new("aws", aws_fields());
+        let oci = MemoryFactory::new("oci", oci_fields());
         aws.add_key("alias/hyok-1");
         aws.add_key("alias/hyok-2");
         oci.add_key("ocid1.key.oc1..one");
